@@ -1,0 +1,10 @@
+#include "cli/commands.hpp"
+
+namespace echo::cli {
+
+void add_build_commands(CLI::App& app, GlobalOptions& g) {
+  (void)app;
+  (void)g;
+}
+
+} // namespace echo::cli
