@@ -79,12 +79,13 @@ std::string failure_summary(const std::string& output) {
       current_file = line.substr(14);
       if (current_file.size() >= 2 && current_file.front() == '\'' && current_file.back() == '\'')
         current_file = current_file.substr(1, current_file.size() - 2);
-    } else if (line.find("FAILED") != std::string::npos || line.find("Reversed (or previously applied)") != std::string::npos) {
+    } else if ((line.rfind("Hunk #", 0) == 0 && line.find("FAILED") != std::string::npos) ||
+               line.find("Reversed (or previously applied)") != std::string::npos) {
       picked.push_back(current_file.empty() ? line : current_file + ": " + line);
-    } else if (line.find("can't find file") != std::string::npos || line.find("malformed patch") != std::string::npos ||
-               line.find("Only garbage") != std::string::npos || line.find("No such file") != std::string::npos ||
-               line.find("doesn't contain any patch") != std::string::npos) {
+    } else if (line.rfind("can't find file to patch", 0) == 0) {
       picked.push_back(line);
+    } else if (line.rfind("patch: **** ", 0) == 0) {
+      picked.push_back(line.substr(12));
     }
   }
   if (picked.empty()) {
