@@ -1,0 +1,43 @@
+#pragma once
+#include "echo/attest/signer.hpp"
+#include "echo/oci/layout.hpp"
+
+#include <string>
+#include <string_view>
+
+namespace echo::attest {
+
+inline constexpr const char* k_media_simplesigning = "application/vnd.dev.cosign.simplesigning.v1+json";
+inline constexpr const char* k_media_dsse = "application/vnd.dsse.envelope.v1+json";
+inline constexpr const char* k_media_spdx = "text/spdx+json";
+inline constexpr const char* k_media_cyclonedx = "application/vnd.cyclonedx+json";
+inline constexpr const char* k_annotation_signature = "dev.cosignproject.cosign/signature";
+inline constexpr const char* k_annotation_predicate_type = "predicateType";
+
+/// What attach() signs and stores next to an image.
+struct Attachments {
+  std::string provenance_statement;             ///< in-toto statement JSON (make_provenance_statement)
+  std::string sbom;                             ///< SPDX or CycloneDX JSON (empty: no .sbom)
+  std::string sbom_media_type = k_media_spdx;   ///< or k_media_cyclonedx
+};
+
+/// cosign's tag for an attachment of image digest "sha256:<hex>": "sha256-<hex>.<suffix>" (suffix sig/att/sbom).
+std::string attachment_tag(std::string_view image_digest, std::string_view suffix);
+
+/// cosign simple-signing payload for `repository` (docker-reference) and the image digest, exact bytes.
+std::string simple_signing_payload(std::string_view repository, std::string_view image_digest);
+
+/// Signs and writes .sig/.att/.sbom into the layout for the image manifest `image` (and the side files
+/// <layout>.intoto.jsonl and <layout>.spdx.json / <layout>.cdx.json), replacing earlier ones, then saves
+/// index.json. `repository` is the docker-reference signed into the .sig payload (must match the name the
+/// image is pulled by, e.g. "registry.example/app"). Throws Error(signature) if the statement's subject is
+/// not `image`, or what the signer / layout throw.
+void attach(oci::Layout& layout, const oci::Descriptor& image, std::string_view repository, Signer& signer,
+            const Attachments& a);
+
+/// Writes an image-style manifest (cosign's config blob: empty platform, one history entry and diff_id per
+/// layer) with the given layers into the layout and tags it `tag`. Used by attach(); exposed for tests.
+oci::Descriptor put_attachment_manifest(oci::Layout& layout, const std::vector<oci::Descriptor>& layers,
+                                        std::string_view tag);
+
+} // namespace echo::attest

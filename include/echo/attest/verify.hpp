@@ -1,0 +1,39 @@
+#pragma once
+#include <filesystem>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace echo::attest {
+
+/// What the consumer expects beyond a valid signature (all optional).
+struct Expectations {
+  std::string builder_id;               ///< runDetails.builder.id must equal this
+  std::vector<std::string> sources;     ///< each must be a resolvedDependencies[].uri
+  std::map<std::string, std::string> params; ///< externalParameters key (dotted path) -> value
+  std::string ref;                      ///< image tag in the layout (empty: the only image in it)
+};
+
+/// One verification step: `name` as printed ("signature over manifest sha256:..."), pass/fail, reason.
+struct Check {
+  std::string name;
+  bool ok;
+  std::string detail;
+};
+
+/// Verifies an image in an OCI layout with its cosign-style .sig/.att attachments against a PKIX PEM public
+/// key: image manifest and blob digests, .sig signature and signed digest, .att DSSE signature, statement
+/// subject, predicateType, then the expectations. Stops after a check that later checks depend on.
+/// Returns every check made; throws Error(usage) if `layout` is not a layout, Error(signature) for a bad key.
+std::vector<Check> verify_layout(const std::filesystem::path& layout, std::string_view public_key_pem,
+                                 const Expectations& e);
+
+/// True if every check passed (and there is at least one).
+bool all_ok(const std::vector<Check>& checks);
+/// Human output, one line per check: "ok   <name>" or "FAIL <name>: <detail>".
+std::string format_checks(const std::vector<Check>& checks);
+/// Throws Error(verify, "verification failed: <name>: <detail>") for the first failed check.
+void throw_if_failed(const std::vector<Check>& checks);
+
+} // namespace echo::attest

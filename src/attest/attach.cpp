@@ -1,0 +1,112 @@
+// cosign's legacy tag scheme in an OCI layout: sha256-<hex>.sig / .att / .sbom image manifests.
+#include "echo/attest/attach.hpp"
+
+#include "echo/attest/dsse.hpp"
+#include "echo/attest/provenance.hpp"
+#include "echo/util/error.hpp"
+#include "echo/util/fs.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace echo::attest {
+
+namespace {
+
+using ojson = nlohmann::ordered_json;
+
+std::string hex_of(std::string_view digest) {
+  if (digest.substr(0, 7) != "sha256:" || digest.size() != 71)
+    throw Error(ErrorKind::internal, "image digest '" + std::string(digest) + "' is not sha256:<hex>");
+  return std::string(digest.substr(7));
+}
+
+std::filesystem::path side_file(const oci::Layout& layout, std::string_view suffix) {
+  std::filesystem::path dir = layout.dir().lexically_normal();
+  if (!dir.has_filename()) dir = dir.parent_path(); // "out/" -> "out"
+  return dir.parent_path() / (dir.filename().string() + std::string(suffix));
+}
+
+/// Refuses to sign a statement about some other artifact: the subject must name the image digest.
+void check_subject(const std::string& statement, const oci::Descriptor& image) {
+  nlohmann::json st = nlohmann::json::parse(statement, nullptr, false);
+  std::string hex = hex_of(image.digest);
+  if (st.is_object() && st.contains("subject") && st["subject"].is_array())
+    for (const auto& s : st["subject"])
+      if (s.is_object() && s.contains("digest") && s["digest"].is_object() && s["digest"].value("sha256", "") == hex)
+        return;
+  throw Error(ErrorKind::signature, "provenance statement subject is not the image " + image.digest);
+}
+
+} // namespace
+
+std::string attachment_tag(std::string_view image_digest, std::string_view suffix) {
+  return "sha256-" + hex_of(image_digest) + "." + std::string(suffix);
+}
+
+std::string simple_signing_payload(std::string_view repository, std::string_view image_digest) {
+  ojson p;
+  p["critical"]["identity"]["docker-reference"] = repository;
+  p["critical"]["image"]["docker-manifest-digest"] = image_digest;
+  p["critical"]["type"] = "cosign container image signature";
+  p["optional"] = nullptr;
+  return p.dump();
+}
+
+oci::Descriptor put_attachment_manifest(oci::Layout& layout, const std::vector<oci::Descriptor>& layers,
+                                        std::string_view tag) {
+  // The config go-containerregistry writes for cosign's empty.Image plus appended static layers: empty
+  // platform, zero time, one history entry and one diff_id per layer (diff_id == digest, layers are not tars).
+  ojson config;
+  config["architecture"] = "";
+  config["created"] = "0001-01-01T00:00:00Z";
+  config["history"] = ojson::array();
+  config["os"] = "";
+  config["rootfs"] = {{"type", "layers"}, {"diff_ids", ojson::array()}};
+  config["config"] = ojson::object();
+  for (const auto& l : layers) {
+    config["history"].push_back({{"created", "0001-01-01T00:00:00Z"}});
+    config["rootfs"]["diff_ids"].push_back(l.digest);
+  }
+  oci::Descriptor cfg = layout.write_blob(config.dump(), oci::k_media_config);
+
+  ojson m;
+  m["schemaVersion"] = 2;
+  m["mediaType"] = oci::k_media_manifest;
+  m["config"] = ojson::parse(oci::descriptor_json(cfg));
+  m["layers"] = ojson::array();
+  for (const auto& l : layers) m["layers"].push_back(ojson::parse(oci::descriptor_json(l)));
+  oci::Descriptor desc = layout.write_blob(m.dump(), oci::k_media_manifest);
+  layout.put_manifest(desc, tag);
+  return desc;
+}
+
+void attach(oci::Layout& layout, const oci::Descriptor& image, std::string_view repository, Signer& signer,
+            const Attachments& a) {
+  check_subject(a.provenance_statement, image);
+
+  // .sig: simple-signing payload, signature in the layer annotation.
+  std::string payload = simple_signing_payload(repository, image.digest);
+  oci::Descriptor sig_layer = layout.write_blob(payload, k_media_simplesigning);
+  sig_layer.annotations[k_annotation_signature] = base64_encode(signer.sign(payload));
+  put_attachment_manifest(layout, {sig_layer}, attachment_tag(image.digest, "sig"));
+
+  // .att: the DSSE envelope of the provenance statement.
+  std::string envelope = dsse_sign(signer, k_payload_type_intoto, a.provenance_statement);
+  oci::Descriptor att_layer = layout.write_blob(envelope, k_media_dsse);
+  att_layer.annotations[k_annotation_signature] = "";
+  att_layer.annotations[k_annotation_predicate_type] = k_slsa_provenance_v1;
+  put_attachment_manifest(layout, {att_layer}, attachment_tag(image.digest, "att"));
+
+  // .sbom: the document itself, unsigned, as `cosign attach sbom` stores it.
+  if (!a.sbom.empty()) {
+    oci::Descriptor sbom_layer = layout.write_blob(a.sbom, a.sbom_media_type);
+    put_attachment_manifest(layout, {sbom_layer}, attachment_tag(image.digest, "sbom"));
+  }
+  layout.save();
+
+  write_file_atomic(side_file(layout, ".intoto.jsonl"), envelope + "\n");
+  if (!a.sbom.empty())
+    write_file_atomic(side_file(layout, a.sbom_media_type == k_media_cyclonedx ? ".cdx.json" : ".spdx.json"), a.sbom);
+}
+
+} // namespace echo::attest
