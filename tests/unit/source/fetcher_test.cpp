@@ -7,6 +7,8 @@
 
 #include <catch2/catch.hpp>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <thread>
@@ -302,6 +304,43 @@ TEST_CASE("concurrent fetches of the same file all succeed and leave one sound c
   for (auto& t : threads) t.join();
   for (const auto& r : results) CHECK(r == echo::source::cache_path(opts, hex).string());
   CHECK(server.count("/big.tar.gz") == 4);
+  CHECK(list_dir(tmp.path() / "sources" / "sha256") == std::vector<std::string>{hex});
+  CHECK(echo::sha256_file(echo::source::cache_path(opts, hex)) == hex);
+}
+
+TEST_CASE("concurrent fetches from separate processes share the cache safely", "[fetch]") {
+  const std::string big(2 << 20, 'y');
+  const std::string hex = echo::sha256_hex(big);
+  HttpServer server([&](const std::string&, int) {
+    HttpResponse r = ok(big);
+    r.delay = std::chrono::milliseconds(300);
+    return r;
+  });
+  echo::TempDir tmp;
+  auto opts = fast_options(tmp.path());
+  RemoteFile f{server.url("/p.tar.gz"), {}, hex};
+  std::vector<pid_t> kids;
+  for (int i = 0; i < 3; ++i) {
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) { // child: only async-signal-safe-ish work until _exit; no Catch macros here
+      int rc = 1;
+      try {
+        rc = echo::source::fetch(f, opts) == echo::source::cache_path(opts, hex) ? 0 : 2;
+      } catch (...) {
+        rc = 3;
+      }
+      ::_exit(rc);
+    }
+    kids.push_back(pid);
+  }
+  for (pid_t k : kids) {
+    int status = 0;
+    REQUIRE(::waitpid(k, &status, 0) == k);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+  }
+  CHECK(server.count("/p.tar.gz") == 3);
   CHECK(list_dir(tmp.path() / "sources" / "sha256") == std::vector<std::string>{hex});
   CHECK(echo::sha256_file(echo::source::cache_path(opts, hex)) == hex);
 }
