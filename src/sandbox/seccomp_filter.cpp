@@ -9,7 +9,11 @@
 #include <memory>
 #include <mutex>
 #include <sched.h>
+#include <cstddef>
+#include <linux/audit.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
+#include <sys/syscall.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -30,6 +34,29 @@ void check(int rc, const char* what) {
 constexpr unsigned long k_clone_new_flags =
     CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP;
 
+// personality() may only query (0xffffffff) or set the default PER_LINUX (0). libseccomp cannot compare one
+// argument twice in a rule, so this check is hand-written BPF placed before libseccomp's program.
+std::vector<sock_filter> personality_prefix() {
+#if defined(__x86_64__)
+  constexpr unsigned k_arch = AUDIT_ARCH_X86_64;
+#elif defined(__aarch64__)
+  constexpr unsigned k_arch = AUDIT_ARCH_AARCH64;
+#else
+  return {};
+#endif
+  constexpr unsigned k_arg0_low = offsetof(seccomp_data, args); // little-endian: low word first
+  return {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, k_arch, 0, 6),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_personality, 0, 4),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, k_arg0_low),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 2, 0),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0xffffffffu, 1, 0),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
+  };
+}
+
 std::vector<sock_filter> build() {
   SeccompPtr ctx(seccomp_init(SCMP_ACT_ALLOW));
   if (!ctx) throw Error(ErrorKind::sandbox, "seccomp: seccomp_init failed");
@@ -47,11 +74,6 @@ std::vector<sock_filter> build() {
     if (k_clone_new_flags & flag)
       check(seccomp_rule_add(ctx.get(), deny, SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ, flag, flag)), "clone");
   check(seccomp_rule_add(ctx.get(), SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0), "clone3");
-  // personality(): only querying (0xffffffff) and the default PER_LINUX (0).
-  check(seccomp_rule_add(ctx.get(), deny, SCMP_SYS(personality), 2, SCMP_A0(SCMP_CMP_NE, 0),
-                         SCMP_A0(SCMP_CMP_NE, 0xffffffffu)),
-        "personality");
-
   int fd = memfd_create("echo-seccomp", MFD_CLOEXEC);
   if (fd < 0) throw_errno(ErrorKind::sandbox, "seccomp: memfd_create");
   struct Closer {
@@ -61,8 +83,11 @@ std::vector<sock_filter> build() {
   check(seccomp_export_bpf(ctx.get(), fd), "exporting BPF");
   off_t size = lseek(fd, 0, SEEK_END);
   if (size <= 0 || size % sizeof(sock_filter) != 0) throw Error(ErrorKind::sandbox, "seccomp: bad BPF export size");
-  std::vector<sock_filter> prog(size / sizeof(sock_filter));
-  if (pread(fd, prog.data(), size, 0) != size) throw_errno(ErrorKind::sandbox, "seccomp: reading exported BPF");
+  std::vector<sock_filter> prog = personality_prefix();
+  size_t prefix = prog.size();
+  prog.resize(prefix + size / sizeof(sock_filter));
+  if (pread(fd, prog.data() + prefix, size, 0) != size)
+    throw_errno(ErrorKind::sandbox, "seccomp: reading exported BPF");
   return prog;
 }
 
