@@ -1,10 +1,104 @@
+// plan, graph, lock, lint: the recipe-level commands.
 #include "cli/commands.hpp"
+#include "cli/recipes.hpp"
+#include "echo/util/error.hpp"
+#include "echo/util/fs.hpp"
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+namespace fs = std::filesystem;
 
 namespace echo::cli {
 
+namespace {
+
+void lint(const GlobalOptions& g, const std::vector<std::string>& paths) {
+  recipe::Diagnostics diags;
+  std::size_t files = 0;
+  if (paths.empty()) {
+    auto set = recipe::load_dirs(g.effective_recipe_dirs(), diags, {});
+    for (const auto& [n, v] : set.packages) files += v.size();
+    files += set.images.size();
+  } else {
+    std::vector<fs::path> dirs;
+    for (const auto& p : paths) {
+      if (fs::is_directory(p)) dirs.emplace_back(p);
+      else {
+        ++files;
+        recipe::load_file(p, diags);
+      }
+    }
+    if (!dirs.empty()) {
+      auto set = recipe::load_dirs(dirs, diags, {});
+      for (const auto& [n, v] : set.packages) files += v.size();
+      files += set.images.size();
+    }
+  }
+  if (g.json) {
+    nlohmann::json errs = nlohmann::json::array();
+    for (const auto& d : diags.items())
+      errs.push_back({{"file", d.where.file}, {"line", d.where.line}, {"column", d.where.column}, {"message", d.message}});
+    std::cout << nlohmann::json{{"errors", errs}, {"ok", diags.empty()}}.dump(2) << "\n";
+  }
+  if (!diags.empty())
+    throw Error(ErrorKind::recipe, diags.render() + "\n" + std::to_string(diags.size()) + " error" +
+                                       (diags.size() == 1 ? "" : "s") + " found");
+  if (!g.json && g.verbosity >= 0) std::cout << "ok: " << files << " recipes, no errors\n";
+}
+
+} // namespace
+
 void add_recipe_commands(CLI::App& app, GlobalOptions& g) {
-  (void)app;
-  (void)g;
+  auto target = std::make_shared<std::string>();
+  auto* plan = app.add_subcommand("plan", "Resolve an image (or package) recipe and print the build plan");
+  plan->add_option("RECIPE", *target, "Image or package: a name or a recipe file path")->required();
+  plan->callback([&g, target] {
+    auto r = resolve_target(g, *target);
+    std::cout << (g.json ? resolve::plan_json(r.plan) : resolve::plan_text(r.plan));
+  });
+
+  auto graph_target = std::make_shared<std::string>();
+  auto format = std::make_shared<std::string>("dot");
+  auto* graph = app.add_subcommand("graph", "Print the dependency graph of an image or package");
+  graph->add_option("RECIPE", *graph_target, "Image or package: a name or a recipe file path")->required();
+  graph->add_option("--format", *format, "Output format")->check(CLI::IsMember({"dot", "json"}))->capture_default_str();
+  graph->callback([&g, graph_target, format] {
+    auto r = resolve_target(g, *graph_target);
+    std::cout << (*format == "dot" ? resolve::plan_dot(r.plan) : resolve::plan_json(r.plan));
+  });
+
+  auto* lock = app.add_subcommand("lock", "Resolve every image recipe and write the lockfile (echo.lock)");
+  auto check = std::make_shared<bool>(false);
+  lock->add_flag("--check", *check, "Do not write; fail (exit 3) if the lockfile is missing or out of date");
+  lock->callback([&g, check] {
+    auto set = load_recipes(g);
+    std::vector<resolve::Plan> plans;
+    for (const auto& [name, img] : set->images) plans.push_back(resolve::plan_image(*set, img));
+    fs::path lock_path = g.lockfile;
+    fs::path dir = lock_path.parent_path().empty() ? fs::path(".") : lock_path.parent_path();
+    std::string text = resolve::make_lock(plans, dir).to_json();
+    if (*check) {
+      std::string old = fs::exists(lock_path) ? read_file(lock_path) : std::string();
+      if (old != text) throw Error(ErrorKind::recipe, lock_path.string() + " is missing or stale; run 'echo-build lock'");
+      if (!g.json) std::cout << lock_path.string() << " is up to date\n";
+      return;
+    }
+    write_file_atomic(lock_path, text);
+    std::size_t n = 0;
+    for (const auto& p : plans) n += p.packages.size();
+    if (g.json)
+      std::cout << nlohmann::json{{"lockfile", lock_path.string()}, {"images", plans.size()}}.dump() << "\n";
+    else if (g.verbosity >= 0)
+      std::cout << "wrote " << lock_path.string() << " (" << plans.size() << " images)\n";
+  });
+
+  auto paths = std::make_shared<std::vector<std::string>>();
+  auto* lint_cmd = app.add_subcommand("lint", "Check recipes and report every error found (default: the recipe dirs)");
+  lint_cmd->add_option("PATH", *paths, "Recipe files or directories");
+  lint_cmd->callback([&g, paths] { lint(g, *paths); });
 }
 
 } // namespace echo::cli
