@@ -216,36 +216,28 @@ TEST_CASE("adversarial: host files and processes are out of reach", "[adversaria
 
 TEST_CASE("adversarial: the process limit holds a fork bomb; no process survives", "[adversarial]") {
   const std::string marker = "echo-forkbomb-" + std::to_string(::getpid());
-  // Bounded: forks fail once the limit is reached, so the shell gives up.
-  auto c = run_sh("i=0; while [ $i -lt 400 ]; do sleep 60 & i=$((i+1)); done; wait # " + marker,
+  // Background sleeps until fork fails; then count the sandbox's processes with shell builtins only.
+  auto c = run_sh("(i=0; while [ $i -lt 400 ]; do sleep 60 & i=$((i+1)); done # " + marker +
+                      "\n) 2>/dev/null; echo rc=$?; n=0; for p in /proc/[0-9]*; do n=$((n+1)); done; echo n=$n",
                   [](SandboxSpec& s) {
                     s.limits.max_processes = 64;
                     s.limits.timeout = std::chrono::seconds(20);
                   });
-  CHECK(c.result.exit_code == 2);
-  CHECK(c.out.find("Cannot fork") != std::string::npos);
+  CHECK(c.result.exit_code == 0);
   CHECK_FALSE(c.result.timed_out);
+  REQUIRE(c.out.rfind("rc=2\nn=", 0) == 0);
+  int n = std::stoi(c.out.substr(7));
+  CHECK(n >= 50);  // the limit was reached...
+  CHECK(n <= 64);  // ...and held
   CHECK(count_marked(marker) == 0);
-  // A real fork bomb: it never gets past the limit (sampled from the host), the step fails (at the time limit at
-  // the latest), and nothing is left behind.
-  std::atomic<bool> running{true};
-  std::atomic<int> most{0};
-  std::thread sampler([&] {
-    while (running) {
-      most = std::max(most.load(), count_marked(marker + "-real"));
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-  });
+  // A real fork bomb fails (at the time limit at the latest), and nothing is left behind.
   auto bomb = run_sh("b() { b | b; }; b # " + marker + "-real", [](SandboxSpec& s) {
     s.limits.max_processes = 64;
     s.limits.timeout = std::chrono::seconds(3);
   });
-  running = false;
-  sampler.join();
   CHECK((bomb.result.timed_out || bomb.result.exit_code != 0));
+  CHECK(bomb.out.find("Cannot fork") != std::string::npos);
   CHECK(bomb.result.seconds < 5);
-  CHECK(most.load() > 10);
-  CHECK(most.load() <= 64);
   CHECK(count_marked(marker) == 0);
   CHECK(std::system("true") == 0); // the host can still start processes
 }
