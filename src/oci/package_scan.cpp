@@ -45,9 +45,10 @@ void walk(const fs::path& abs, const std::string& rel, std::vector<RawEntry>& ou
     e.rel = rel.empty() ? name : rel + "/" + name;
     fs::path p = abs / name;
     if (::lstat(p.c_str(), &e.st) != 0) throw_errno(ErrorKind::build, p.string());
-    bool dir = S_ISDIR(e.st.st_mode);
+    const bool dir = S_ISDIR(e.st.st_mode);
+    std::string child = e.rel;  // `out` grows below; no references into it
     out.push_back(std::move(e));
-    if (dir) walk(p, out.back().rel, out);
+    if (dir) walk(p, child, out);
   }
 }
 
