@@ -60,8 +60,9 @@ std::unique_ptr<PidsCgroup> PidsCgroup::create(std::uint64_t max_processes) {
 PidsCgroup::~PidsCgroup() {
   ::close(m_procs_fd);
   // The sandbox's processes are reaped by the time this runs, but the cgroup may lag a moment behind.
-  for (int i = 0; i < 200 && ::rmdir(m_dir.c_str()) != 0 && errno == EBUSY; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  // (Processes killed with the pid namespace leave the cgroup asynchronously, seconds after a fork bomb.)
+  for (int i = 0; i < 1000 && ::rmdir(m_dir.c_str()) != 0 && errno == EBUSY; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(i < 100 ? 1 : 10));
 }
 
 } // namespace echo::sandbox::detail
