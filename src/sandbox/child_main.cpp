@@ -155,7 +155,10 @@ void build_root(const ChildProgram& p) noexcept {
 // pid 1 of the sandbox: reaps everything, and when the step itself ends reports its wait status and exits,
 // which makes the kernel kill whatever the step left behind in the pid namespace.
 [[noreturn]] void init_loop(const ChildProgram& p, pid_t step) noexcept {
-  ::close(p.error_fd);
+  // Keep only the status pipe: descriptors of the (multithreaded) parent must not stay open for the whole step.
+  const unsigned keep = static_cast<unsigned>(p.status_fd);
+  if (keep > 0) ::syscall(SYS_close_range, 0u, keep - 1, 0u);
+  ::syscall(SYS_close_range, keep + 1, ~0u, 0u);
   for (;;) {
     int status = 0;
     pid_t pid = ::waitpid(-1, &status, 0);
