@@ -173,6 +173,8 @@ void build_root(const ChildProgram& p) noexcept {
 } // namespace
 
 void child_main(const ChildProgram& p) noexcept {
+  // If echo-build dies (the thread blocked in run() cannot exit first), the sandbox dies with it.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   if (p.isolation == Isolation::none) {
     if (::chdir(p.cwd.c_str()) != 0) fail(p, k_step_cwd);
     exec_step(p);

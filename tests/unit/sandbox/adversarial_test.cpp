@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <pwd.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <thread>
 
 using namespace echo::sandbox;
@@ -271,4 +272,27 @@ TEST_CASE("adversarial: cancel_all() from another thread kills the step", "[adve
   auto after = run_sh("true");
   CHECK(after.result.exit_code == 0);
   CHECK_FALSE(after.result.cancelled);
+}
+
+TEST_CASE("adversarial: the sandbox dies with echo-build", "[adversarial]") {
+  // A forked copy of this test process starts a step and is killed; its sandbox must not outlive it.
+  const std::string marker = "echo-orphan-" + std::to_string(::getpid());
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    try {
+      run_sh("sleep 1000 # " + marker);
+    } catch (...) {
+    }
+    _exit(0);
+  }
+  for (int i = 0; i < 100 && count_marked(marker) == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  REQUIRE(count_marked(marker) >= 1);
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  for (int i = 0; i < 100 && count_marked(marker) != 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  CHECK(count_marked(marker) == 0);
 }

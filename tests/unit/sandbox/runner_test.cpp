@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <sys/stat.h>
+#include <thread>
 
 using namespace echo::sandbox;
 using echo::sandbox::test::run_sh;
@@ -143,4 +144,21 @@ TEST_CASE("unsandboxed runner: spec env, cwd mapped onto the bind source", "[run
   auto c = echo::sandbox::test::run_captured(spec, *runner);
   CHECK(c.result.exit_code == 0);
   CHECK(c.out == work.path().string() + "\nvalue\n2\n");
+}
+
+TEST_CASE("sandbox: stdin is /dev/null, stdout and stderr go to output_fd", "[run]") {
+  auto c = run_sh("cat; echo out; echo err >&2; readlink /proc/self/fd/0");
+  CHECK(c.result.exit_code == 0);
+  CHECK(c.out == "out\nerr\n/dev/null\n");
+}
+
+TEST_CASE("sandbox: several steps run at once from different threads", "[run]") {
+  std::vector<std::thread> threads;
+  std::vector<std::string> outs(4);
+  for (size_t i = 0; i < outs.size(); ++i)
+    threads.emplace_back([&outs, i] {
+      outs[i] = run_sh("echo step" + std::to_string(i) + " $$; exit 0").out;
+    });
+  for (auto& t : threads) t.join();
+  for (size_t i = 0; i < outs.size(); ++i) CHECK(outs[i] == "step" + std::to_string(i) + " 2\n");
 }
