@@ -16,7 +16,8 @@ namespace echo::oci {
 
 namespace {
 
-constexpr int k_gzip_level = 6;
+// Level 5: within 0.2% of `gzip -6` on /usr/lib/gcc (0.5% smaller on python3.11), ~20% less CPU than 6.
+constexpr int k_gzip_level = 5;
 constexpr int k_zstd_level = 3;
 constexpr std::size_t k_gzip_block = 1 << 20;
 constexpr std::size_t k_zstd_block = 4 << 20;

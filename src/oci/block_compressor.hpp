@@ -8,7 +8,7 @@
 namespace echo::oci {
 
 /// Cuts the input into fixed-size blocks (gzip 1 MiB, zstd 4 MiB), compresses each block independently into
-/// one gzip member (libdeflate level 6: MTIME 0, no FNAME, OS 255) or one zstd frame (level 3), on up to
+/// one gzip member (libdeflate level 5: MTIME 0, no FNAME, OS 255) or one zstd frame (level 3), on up to
 /// `threads` workers, and writes the results to `out` in input order. RFC 1952 and RFC 8878 both allow
 /// concatenated members/frames, so the result is one valid stream; block boundaries depend only on the input.
 class BlockCompressor final : public ByteSink {

@@ -9,7 +9,7 @@
 
 namespace echo::oci {
 
-/// Layer compression. gzip: a multi-member gzip stream (1 MiB tar blocks, libdeflate level 6, compressed in
+/// Layer compression. gzip: a multi-member gzip stream (1 MiB tar blocks, libdeflate level 5, compressed in
 /// parallel, output independent of the thread count). zstd: concatenated zstd frames (4 MiB blocks, level 3).
 enum class Compression { gzip, zstd };
 
