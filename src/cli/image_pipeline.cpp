@@ -1,0 +1,230 @@
+#include "cli/image_pipeline.hpp"
+
+#include "echo/util/fs.hpp"
+#include "echo/util/process.hpp"
+#include "echo/util/sha256.hpp"
+#include "echo/version.hpp"
+
+#include <ctime>
+#include <random>
+#include <set>
+
+namespace fs = std::filesystem;
+
+namespace echo::cli {
+
+namespace {
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+std::string random_id() {
+  std::random_device rd;
+  std::uint8_t b[16];
+  for (auto& x : b) x = static_cast<std::uint8_t>(rd());
+  return to_hex(b, sizeof b);
+}
+
+// A recipe's path as the provenance names it: relative to the git checkout when there is one.
+std::string display_path(const fs::path& p, const std::string& git_top) {
+  fs::path abs = fs::absolute(p).lexically_normal();
+  if (!git_top.empty()) return abs.lexically_relative(git_top).generic_string();
+  return p.generic_string();
+}
+
+} // namespace
+
+std::string utc_now() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string recipe_set_digest(const resolve::Plan& plan) {
+  Sha256 h;
+  if (plan.image) h.update("image " + plan.image->name + " " + plan.image->content_sha256 + "\n");
+  for (const auto& [name, pp] : plan.packages)
+    h.update("package " + name + " " + pp.recipe->full_version() + " " + pp.recipe->content_sha256 + "\n");
+  return "sha256:" + h.finish_hex();
+}
+
+oci::ImageSpec image_spec(const recipe::ImageRecipe& img, std::int64_t source_date_epoch, int threads) {
+  oci::ImageSpec s;
+  s.name = img.name;
+  s.version = img.version;
+  s.tags = img.tags;
+  s.entrypoint = img.entrypoint;
+  s.cmd = img.cmd;
+  s.env = img.environment;
+  s.workdir = img.work_dir;
+  s.labels = img.labels;
+  s.annotations = img.annotations;
+  if (!img.version.empty()) s.annotations.emplace("org.opencontainers.image.version", img.version);
+  if (!img.description.empty()) s.annotations.emplace("org.opencontainers.image.description", img.description);
+  s.annotations.emplace("org.opencontainers.image.title", img.name);
+  for (const auto& u : img.users) s.users.push_back({u.name, u.uid, u.gid, u.home, u.shell.empty() ? "/sbin/nologin" : u.shell});
+  for (const auto& g : img.groups) s.groups.push_back({g.name, g.gid, g.members});
+  // run-as: a user name from the accounts, or a numeric uid[:gid].
+  s.user = img.run_as;
+  for (const auto& u : img.users)
+    if (u.name == img.run_as) s.user = std::to_string(u.uid) + ":" + std::to_string(u.gid);
+  if (img.run_as == "root") s.user = "0:0";
+  for (const auto& p : img.paths) {
+    oci::PathSpec ps;
+    ps.path = p.path;
+    ps.type = p.type == "empty-file" ? oci::PathSpec::Type::empty_file
+              : p.type == "symlink"  ? oci::PathSpec::Type::symlink
+                                     : oci::PathSpec::Type::directory;
+    ps.mode = p.mode;
+    ps.uid = p.uid;
+    ps.gid = p.gid;
+    ps.target = p.target;
+    s.paths.push_back(ps);
+  }
+  s.nsswitch = img.nsswitch;
+  s.source_date_epoch = source_date_epoch;
+  s.compression = img.compression == "zstd" ? oci::Compression::zstd : oci::Compression::gzip;
+  s.layering = img.layering == "per-package" ? oci::Layering::per_package : oci::Layering::single;
+  s.layer_budget = img.layer_budget;
+  auto flag = [&](const char* k, bool& v) {
+    if (auto it = img.hardening.find(k); it != img.hardening.end()) v = it->second;
+  };
+  flag("strip", s.hardening.strip);
+  flag("docs", s.hardening.drop_docs);
+  flag("headers", s.hardening.drop_headers);
+  flag("static", s.hardening.drop_static);
+  flag("pkgconfig", s.hardening.drop_pkgconfig);
+  flag("libtool", s.hardening.drop_libtool);
+  s.hardening.allowed_setuid = img.allow_setuid;
+  s.threads = threads;
+  return s;
+}
+
+std::vector<oci::PackageTree> image_packages(const resolve::Plan& plan, const build::BuildResult& built) {
+  std::vector<oci::PackageTree> out;
+  for (const auto& name : plan.runtime_closure) {
+    const auto& o = built.outputs.at(name);
+    out.push_back({name, o.recipe->full_version(), o.recipe->license, o.root});
+  }
+  return out;
+}
+
+attest::ProvenanceInput provenance_input(const ProvenanceContext& c) {
+  const auto& plan = c.resolved->plan;
+  auto top = capture_output({"git", "rev-parse", "--show-toplevel"}, plan.image->file.parent_path());
+  std::string git_top = top ? trim(*top) : "";
+  attest::ImageBuildParameters params;
+  params.recipe = display_path(plan.image->file, git_top);
+  params.recipe_set_digest = recipe_set_digest(plan);
+  if (fs::exists(c.lockfile)) params.lockfile_digest = "sha256:" + sha256_file(c.lockfile);
+  params.image = c.repository;
+  params.tags = plan.image->tags;
+  params.platform = "linux/amd64";
+  if (!git_top.empty()) {
+    if (auto url = capture_output({"git", "config", "--get", "remote.origin.url"}, git_top)) params.source_repository = trim(*url);
+    if (params.source_repository.empty()) params.source_repository = "file://" + git_top;
+    if (auto commit = capture_output({"git", "rev-parse", "HEAD"}, git_top)) params.source_commit = trim(*commit);
+  }
+  params.source_date_epoch = c.source_date_epoch;
+  params.unsandboxed = c.built->isolation == build::Isolation::unsandboxed;
+
+  attest::ProvenanceInput in;
+  in.subject_name = c.repository;
+  in.subject_digest = c.image->manifest.digest;
+  in.external_parameters = attest::external_parameters(params);
+  in.internal_parameters = {{"storeKeyVersion", 1},
+                            {"sandbox", params.unsandboxed ? "none" : "linux-namespaces"},
+                            {"toolchain", c.built->toolchain.kind}};
+  for (const auto& [name, pp] : plan.packages) {
+    const auto& r = *pp.recipe;
+    int n = 0;
+    for (const auto& s : r.sources) {
+      attest::ResourceDescriptor d;
+      d.name = name + "/source/" + std::to_string(n++);
+      d.uri = s.is_local() ? "file:" + display_path(s.local_path, git_top) : s.url;
+      d.digest = {{"sha256", s.sha256}};
+      if (s.is_local()) d.annotations = {{"digestOf", "echo-build tree hash (docs/provenance.md)"}};
+      in.resolved_dependencies.push_back(d);
+    }
+    for (const auto& p : r.patches) {
+      attest::ResourceDescriptor d;
+      d.name = name + "/patch/" + p.name;
+      d.uri = "file:" + display_path(p.path, git_top);
+      d.digest = {{"sha256", p.sha256}};
+      in.resolved_dependencies.push_back(d);
+    }
+    const auto& out = c.built->outputs.at(name);
+    attest::ResourceDescriptor pkg;
+    pkg.name = "pkg:generic/" + name + "@" + r.full_version();
+    pkg.uri = "file:" + display_path(r.file, git_top);
+    pkg.digest = {{"sha256", r.content_sha256}};
+    pkg.annotations = {{"storeKey", out.key}, {"version", r.full_version()}};
+    in.resolved_dependencies.push_back(pkg);
+  }
+  attest::ResourceDescriptor tc;
+  tc.name = "toolchain";
+  tc.uri = c.built->toolchain.kind == "host" ? "file:///" : "file://" + fs::absolute(c.built->toolchain.root).string();
+  tc.digest = {{"sha256", c.built->toolchain.digest}};
+  tc.annotations = {{"kind", c.built->toolchain.kind}};
+  in.resolved_dependencies.push_back(tc);
+  in.builder_id = c.builder_id;
+  in.builder_version = k_version;
+  for (const auto& comp : c.built->toolchain.components) {
+    attest::ResourceDescriptor d;
+    d.name = comp.name;
+    d.uri = "file://" + comp.path;
+    d.digest = {{"sha256", comp.sha256}};
+    in.builder_dependencies.push_back(d);
+  }
+  in.invocation_id = random_id();
+  in.started_on = c.started_on;
+  in.finished_on = c.finished_on;
+  for (const auto& [name, out] : c.built->outputs) {
+    attest::ResourceDescriptor d;
+    d.name = "build-log/" + name;
+    d.digest = {{"sha256", out.log_sha256}};
+    d.annotations = {{"cached", out.cached ? "true" : "false"}};
+    in.byproducts.push_back(d);
+  }
+  return in;
+}
+
+attest::SbomInput sbom_input(const ProvenanceContext& c) {
+  const auto& plan = c.resolved->plan;
+  attest::SbomInput in;
+  in.image_name = plan.image->name;
+  in.image_version = plan.image->version;
+  in.image_digest = c.image->manifest.digest;
+  in.created = utc_now();
+  in.tool_version = k_version;
+  std::map<std::string, std::size_t> index;
+  for (const auto& name : plan.runtime_closure) {
+    const auto& r = *plan.packages.at(name).recipe;
+    attest::SbomPackage p;
+    p.name = name;
+    p.version = r.full_version();
+    p.license = r.license;
+    p.homepage = r.homepage;
+    p.supplier = r.supplier;
+    p.purl = "pkg:generic/" + name + "@" + r.version;
+    for (const auto& s : r.sources) p.sources.push_back({s.is_local() ? "NOASSERTION" : s.url, s.sha256});
+    p.depends_on = plan.packages.at(name).runtime_deps;
+    index[name] = in.packages.size();
+    in.packages.push_back(std::move(p));
+  }
+  for (const auto& f : c.image->files) {
+    if (f.sha256.empty()) continue; // directories and symlinks carry no content
+    if (f.package.empty())
+      in.generated_files.push_back({f.path, f.sha256});
+    else if (auto it = index.find(f.package); it != index.end())
+      in.packages[it->second].files.push_back({f.path, f.sha256});
+  }
+  return in;
+}
+
+} // namespace echo::cli
