@@ -38,10 +38,12 @@ private:
   std::uint64_t m_size = 0;
 };
 
-/// Writes to a new file (O_EXCL); no fsync (blobs are content-addressed and verified on read).
+/// Writes to a new file; no fsync (blobs are content-addressed and verified on read).
 class FileSink final : public ByteSink {
 public:
-  explicit FileSink(const std::filesystem::path& path);
+  /// Creates a uniquely named file "<dir>/.tmp-<prefix>XXXXXX" (mkstemp). Throws Error(internal).
+  FileSink(const std::filesystem::path& dir, std::string_view prefix);
+  const std::filesystem::path& path() const noexcept { return m_path; }
   ~FileSink() override;
   FileSink(const FileSink&) = delete;
   FileSink& operator=(const FileSink&) = delete;

@@ -7,18 +7,21 @@
 #include "echo/util/error.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <thread>
 
 namespace fs = std::filesystem;
 
 namespace echo::oci {
 
-FileSink::FileSink(const fs::path& path) : m_path(path) {
-  m_fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (m_fd < 0) throw_errno(ErrorKind::internal, "creating " + path.string());
+FileSink::FileSink(const fs::path& dir, std::string_view prefix) {
+  std::string name = (dir / (".tmp-" + std::string(prefix) + "XXXXXX")).string();
+  m_fd = ::mkostemp(name.data(), O_CLOEXEC);
+  if (m_fd < 0) throw_errno(ErrorKind::internal, "creating a temporary file in " + dir.string());
+  ::fchmod(m_fd, 0644);
+  m_path = name;
 }
 
 FileSink::~FileSink() {
@@ -56,8 +59,6 @@ struct TempBlob {
   }
 };
 
-std::atomic<unsigned> g_temp_counter{0};
-
 } // namespace
 
 LayerInfo write_layer(std::vector<LayerEntry> entries, Compression c, std::int64_t mtime, int threads,
@@ -67,10 +68,8 @@ LayerInfo write_layer(std::vector<LayerEntry> entries, Compression c, std::int64
 
   fs::path dir = layout.dir() / "blobs" / "sha256";
   fs::create_directories(dir);
-  // The temporary name never reaches a digest; it only has to be unique among concurrent writers.
-  TempBlob temp{dir / (".tmp-layer-" + std::to_string(::getpid()) + "-" + std::to_string(g_temp_counter++))};
-
-  FileSink file(temp.path);
+  FileSink file(dir, "layer-");
+  TempBlob temp{file.path()};
   HashingSink compressed(&file);
   BlockCompressor compressor(c, threads, compressed);
   HashingSink tar(&compressor);

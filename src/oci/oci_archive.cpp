@@ -5,7 +5,7 @@
 
 #include "echo/util/error.hpp"
 
-#include <unistd.h>
+#include <memory>
 
 namespace fs = std::filesystem;
 
@@ -33,15 +33,15 @@ void write_oci_archive(const fs::path& layout_dir, const fs::path& tar_path) {
   }
   entries = normalize_entries(std::move(entries));
 
-  fs::path temp = tar_path;
-  temp += ".tmp-" + std::to_string(::getpid());
+  fs::path dir = tar_path.parent_path().empty() ? fs::path(".") : tar_path.parent_path();
+  std::unique_ptr<FileSink> file;
   try {
-    FileSink file(temp);
-    write_tar(entries, 0, file, nullptr);
-    fs::rename(temp, tar_path);
+    file = std::make_unique<FileSink>(dir, tar_path.filename().string() + ".");
+    write_tar(entries, 0, *file, nullptr);
+    fs::rename(file->path(), tar_path);
   } catch (const Error& e) {
     std::error_code ec;
-    fs::remove(temp, ec);
+    if (file) fs::remove(file->path(), ec);
     throw e.with_context("writing oci-archive " + tar_path.string());
   }
 }
