@@ -73,6 +73,46 @@ std::string make_provenance_statement(const ProvenanceInput& in) {
   return st.dump();
 }
 
+namespace {
+ResourceDescriptor rd(std::string_view name, std::string_view uri, std::string_view hex,
+                      std::map<std::string, std::string> annotations) {
+  ResourceDescriptor r;
+  r.name = name;
+  r.uri = uri;
+  if (!hex.empty()) r.digest["sha256"] = std::string(hex);
+  r.annotations = std::move(annotations);
+  return r;
+}
+std::string_view basename(std::string_view url) {
+  auto q = url.find_first_of("?#");
+  url = url.substr(0, q);
+  auto slash = url.rfind('/');
+  return slash == std::string_view::npos ? url : url.substr(slash + 1);
+}
+} // namespace
+
+ResourceDescriptor source_dependency(std::string_view package, std::string_view url, std::string_view sha256_hex) {
+  return rd(basename(url), url, sha256_hex, {{"kind", "source"}, {"package", std::string(package)}});
+}
+ResourceDescriptor patch_dependency(std::string_view package, std::string_view path, std::string_view sha256_hex) {
+  return rd(path, "", sha256_hex, {{"kind", "patch"}, {"package", std::string(package)}});
+}
+ResourceDescriptor package_dependency(std::string_view name, std::string_view version, std::string_view sha256_hex,
+                                      std::string_view store_key) {
+  std::string uri = "pkg:generic/" + std::string(name) + (version.empty() ? "" : "@" + std::string(version));
+  return rd(name, uri, sha256_hex,
+            {{"kind", "package"}, {"version", std::string(version)}, {"storeKey", std::string(store_key)}});
+}
+ResourceDescriptor toolchain_dependency(std::string_view uri, std::string_view sha256_hex) {
+  return rd("toolchain", uri, sha256_hex, {{"kind", "toolchain"}});
+}
+ResourceDescriptor tool_dependency(std::string_view name, std::string_view version, std::string_view sha256_hex) {
+  return rd(name, "", sha256_hex, {{"version", std::string(version)}});
+}
+ResourceDescriptor log_byproduct(std::string_view name, std::string_view sha256_hex) {
+  return rd(name, "", sha256_hex, {{"kind", "log"}});
+}
+
 nlohmann::json external_parameters(const ImageBuildParameters& p) {
   nlohmann::json j = nlohmann::json::object();
   auto put = [&](const char* key, const std::string& v) {

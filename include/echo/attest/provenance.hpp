@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace echo::attest {
@@ -38,6 +39,22 @@ struct ProvenanceInput {
 /// The in-toto Statement v1 with a SLSA provenance v1 predicate, compact JSON, only the four top-level keys.
 /// Throws Error(internal) if subject_digest is not "sha256:<64 hex>" or builder_id is empty.
 std::string make_provenance_statement(const ProvenanceInput& in);
+
+/// ResourceDescriptors in the shapes docs/provenance.md documents (hex digests are lower-case SHA-256).
+/// A source archive of `package`: {name: file name, uri: url, digest, annotations {kind: source, package}}.
+ResourceDescriptor source_dependency(std::string_view package, std::string_view url, std::string_view sha256_hex);
+/// A patch applied to `package`: {name: path relative to the recipe dir, digest, annotations {kind: patch, package}}.
+ResourceDescriptor patch_dependency(std::string_view package, std::string_view path, std::string_view sha256_hex);
+/// A package built and installed into the image: {name, uri: pkg:generic/<name>@<version>, digest of its store
+/// output, annotations {kind: package, version, storeKey}}.
+ResourceDescriptor package_dependency(std::string_view name, std::string_view version, std::string_view sha256_hex,
+                                      std::string_view store_key);
+/// The toolchain root the builds ran on: {name: toolchain, uri: path or image reference, digest, annotations {kind}}.
+ResourceDescriptor toolchain_dependency(std::string_view uri, std::string_view sha256_hex);
+/// A builderDependencies entry (compiler, linker, libc): {name, digest of the binary, annotations {version}}.
+ResourceDescriptor tool_dependency(std::string_view name, std::string_view version, std::string_view sha256_hex);
+/// A byproduct (build log): {name, digest, annotations {kind: log}}.
+ResourceDescriptor log_byproduct(std::string_view name, std::string_view sha256_hex);
 
 /// The externalParameters of buildType k_build_type_image_v1 (field names fixed by docs/provenance.md).
 struct ImageBuildParameters {

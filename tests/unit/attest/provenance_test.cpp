@@ -65,3 +65,19 @@ TEST_CASE("unsandboxed appears only when true", "[provenance]") {
   p.unsandboxed = true;
   CHECK(external_parameters(p) == json{{"recipe", "r.yaml"}, {"unsandboxed", true}});
 }
+
+TEST_CASE("resource descriptor helpers have the documented shapes", "[provenance]") {
+  std::string h(64, 'a');
+  auto src = source_dependency("zlib", "https://zlib.net/zlib-1.3.1.tar.gz?x=1", h);
+  CHECK(src.name == "zlib-1.3.1.tar.gz");
+  CHECK(src.uri == "https://zlib.net/zlib-1.3.1.tar.gz?x=1");
+  CHECK(src.digest == std::map<std::string, std::string>{{"sha256", h}});
+  CHECK(src.annotations == std::map<std::string, std::string>{{"kind", "source"}, {"package", "zlib"}});
+  auto pkg = package_dependency("zlib", "1.3.1", h, "zlib-1.3.1-k");
+  CHECK(pkg.uri == "pkg:generic/zlib@1.3.1");
+  CHECK(pkg.annotations.at("storeKey") == "zlib-1.3.1-k");
+  CHECK(patch_dependency("zlib", "patches/fix.patch", h).annotations.at("kind") == "patch");
+  CHECK(toolchain_dependency("/opt/toolchain", h).name == "toolchain");
+  CHECK(tool_dependency("gcc", "12.2.0", h).annotations.at("version") == "12.2.0");
+  CHECK(log_byproduct("logs/zlib.log", h).annotations.at("kind") == "log");
+}
