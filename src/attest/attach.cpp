@@ -39,6 +39,20 @@ void check_subject(const std::string& statement, const oci::Descriptor& image) {
 
 } // namespace
 
+std::string sbom_statement(std::string_view provenance_statement, std::string_view sbom, std::string_view media_type) {
+  nlohmann::json prov = nlohmann::json::parse(provenance_statement, nullptr, false);
+  nlohmann::json doc = nlohmann::json::parse(sbom, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) throw Error(ErrorKind::internal, "SBOM is not a JSON object");
+  if (prov.is_discarded() || !prov.contains("subject"))
+    throw Error(ErrorKind::internal, "provenance statement has no subject");
+  ojson st;
+  st["_type"] = k_statement_type;
+  st["subject"] = ojson::parse(prov["subject"].dump());
+  st["predicateType"] = media_type == k_media_cyclonedx ? k_predicate_cyclonedx : k_predicate_spdx;
+  st["predicate"] = ojson::parse(sbom);
+  return st.dump();
+}
+
 std::string attachment_tag(std::string_view image_digest, std::string_view suffix) {
   return "sha256-" + hex_of(image_digest) + "." + std::string(suffix);
 }
@@ -90,12 +104,22 @@ void attach(oci::Layout& layout, const oci::Descriptor& image, std::string_view 
   sig_layer.annotations[k_annotation_signature] = base64_encode(signer.sign(payload));
   put_attachment_manifest(layout, {sig_layer}, attachment_tag(image.digest, "sig"));
 
-  // .att: the DSSE envelope of the provenance statement.
+  // .att: the DSSE envelope of the provenance statement, then (if any) a signed SBOM statement, as
+  // `cosign attest --type spdxjson|cyclonedx` would add it, so the SBOM can be trusted too.
   std::string envelope = dsse_sign(signer, k_payload_type_intoto, a.provenance_statement);
   oci::Descriptor att_layer = layout.write_blob(envelope, k_media_dsse);
   att_layer.annotations[k_annotation_signature] = "";
   att_layer.annotations[k_annotation_predicate_type] = k_slsa_provenance_v1;
-  put_attachment_manifest(layout, {att_layer}, attachment_tag(image.digest, "att"));
+  std::vector<oci::Descriptor> att_layers{att_layer};
+  if (!a.sbom.empty()) {
+    std::string statement = sbom_statement(a.provenance_statement, a.sbom, a.sbom_media_type);
+    std::string predicate_type = nlohmann::json::parse(statement)["predicateType"];
+    oci::Descriptor l = layout.write_blob(dsse_sign(signer, k_payload_type_intoto, statement), k_media_dsse);
+    l.annotations[k_annotation_signature] = "";
+    l.annotations[k_annotation_predicate_type] = predicate_type;
+    att_layers.push_back(l);
+  }
+  put_attachment_manifest(layout, att_layers, attachment_tag(image.digest, "att"));
 
   // .sbom: the document itself, unsigned, as `cosign attach sbom` stores it.
   if (!a.sbom.empty()) {

@@ -179,10 +179,10 @@ std::vector<Check> verify_layout(const fs::path& layout_dir, std::string_view pu
 
   checks.push_back(check_sig(layout, public_key_pem, *image));
 
-  // Provenance: the .att DSSE envelope carrying a SLSA v1 statement.
+  // Provenance: the .att DSSE envelopes; every one that verifies with the key is kept.
   Check ac{"provenance signature", false, ""};
   std::string att_tag = attachment_tag(image->digest, "att");
-  std::optional<json> statement;
+  std::vector<json> verified;
   if (auto att = layout.find_ref(att_tag); !att) {
     ac.detail = "no " + att_tag + " in the layout (no attestation)";
   } else if (auto am = read_json_blob(layout, att->digest, ac.detail)) {
@@ -201,34 +201,64 @@ std::vector<Check> verify_layout(const fs::path& layout_dir, std::string_view pu
       auto payload = dsse_verify(public_key_pem, env);
       if (!payload) continue;
       json st = json::parse(*payload, nullptr, false);
-      if (!st.is_object()) continue;
-      bool is_slsa = st.value("predicateType", "") == k_slsa_provenance_v1;
-      if (!statement || is_slsa) statement = st; // prefer the provenance among several attestations
-      ac.ok = true;
-      ac.detail = "";
-      if (is_slsa) break;
+      if (st.is_object()) verified.push_back(std::move(st));
     }
+  }
+  std::optional<json> statement;
+  for (const auto& st : verified)
+    if (!statement || st.value("predicateType", "") == k_slsa_provenance_v1) statement = st;
+  if (statement) {
+    ac.ok = true;
+    ac.detail = "";
   }
   checks.push_back(ac);
   if (!statement) return checks;
+  std::string hex = image->digest.substr(7);
+  auto names_image = [&](const json& st) {
+    for (const auto& s : st.value("subject", json::array()))
+      if (s.is_object() && s.value("digest", json::object()).value("sha256", "") == hex) return true;
+    return false;
+  };
 
   Check sc{"provenance subject " + image->digest, false, ""};
-  std::string hex = image->digest.substr(7);
-  if (statement->value("_type", "") != k_statement_type) {
+  if (statement->value("_type", "") != k_statement_type)
     sc.detail = "statement _type is '" + statement->value("_type", "") + "', not " + k_statement_type;
-  } else {
+  else if (!names_image(*statement))
     sc.detail = "no subject has sha256 " + hex;
-    for (const auto& s : statement->value("subject", json::array()))
-      if (s.is_object() && s.value("digest", json::object()).value("sha256", "") == hex) {
-        sc.ok = true;
-        sc.detail = "";
-      }
-  }
+  else
+    sc.ok = true;
   checks.push_back(sc);
 
   std::string pt = statement->value("predicateType", "");
   checks.push_back({"provenance predicateType " + std::string(k_slsa_provenance_v1), pt == k_slsa_provenance_v1,
                     pt == k_slsa_provenance_v1 ? "" : "predicateType is '" + pt + "'"});
+
+  // An attached SBOM must be the predicate of a signed statement about this image.
+  std::string sbom_tag = attachment_tag(image->digest, "sbom");
+  if (auto sb = layout.find_ref(sbom_tag)) {
+    Check bc{"sbom signature", false, "no signed SBOM statement in " + att_tag + " matches " + sbom_tag};
+    std::string sbom_why;
+    if (auto sm = read_json_blob(layout, sb->digest, sbom_why)) {
+      json doc;
+      try {
+        const auto& layers = sm->value("layers", json::array());
+        if (!layers.empty()) doc = json::parse(layout.read_blob(layers[0].value("digest", "")), nullptr, false);
+      } catch (const Error& err) {
+        bc.detail = err.what();
+      }
+      for (const auto& st : verified) {
+        std::string t = st.value("predicateType", "");
+        if ((t == k_predicate_spdx || t == k_predicate_cyclonedx) && names_image(st) && st.contains("predicate") &&
+            !doc.is_null() && st["predicate"] == doc) {
+          bc.ok = true;
+          bc.detail = "";
+        }
+      }
+    } else {
+      bc.detail = sbom_why;
+    }
+    checks.push_back(bc);
+  }
 
   const json pred = statement->value("predicate", json::object());
   const json bdef = pred.is_object() ? pred.value("buildDefinition", json::object()) : json::object();

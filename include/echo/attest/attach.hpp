@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace echo::attest {
 
@@ -13,6 +14,8 @@ inline constexpr const char* k_media_spdx = "text/spdx+json";
 inline constexpr const char* k_media_cyclonedx = "application/vnd.cyclonedx+json";
 inline constexpr const char* k_annotation_signature = "dev.cosignproject.cosign/signature";
 inline constexpr const char* k_annotation_predicate_type = "predicateType";
+inline constexpr const char* k_predicate_spdx = "https://spdx.dev/Document";
+inline constexpr const char* k_predicate_cyclonedx = "https://cyclonedx.org/bom";
 
 /// What attach() signs and stores next to an image.
 struct Attachments {
@@ -27,9 +30,14 @@ std::string attachment_tag(std::string_view image_digest, std::string_view suffi
 /// cosign simple-signing payload for `repository` (docker-reference) and the image digest, exact bytes.
 std::string simple_signing_payload(std::string_view repository, std::string_view image_digest);
 
+/// in-toto statement with the SBOM document as predicate (predicateType k_predicate_spdx or k_predicate_cyclonedx)
+/// and the subject of the provenance statement. Throws Error(internal) if either is not JSON.
+std::string sbom_statement(std::string_view provenance_statement, std::string_view sbom, std::string_view media_type);
+
 /// Signs and writes .sig/.att/.sbom into the layout for the image manifest `image` (and the side files
 /// <layout>.intoto.jsonl and <layout>.spdx.json / <layout>.cdx.json), replacing earlier ones, then saves
-/// index.json. `repository` is the docker-reference signed into the .sig payload (must match the name the
+/// index.json. The .att manifest holds the provenance envelope and, with an SBOM, a second envelope carrying
+/// sbom_statement(). `repository` is the docker-reference signed into the .sig payload (must match the name the
 /// image is pulled by, e.g. "registry.example/app"). Throws Error(signature) if the statement's subject is
 /// not `image`, or what the signer / layout throw.
 void attach(oci::Layout& layout, const oci::Descriptor& image, std::string_view repository, Signer& signer,

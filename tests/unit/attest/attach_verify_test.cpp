@@ -102,6 +102,7 @@ TEST_CASE("attach writes cosign-style .sig/.att/.sbom and side files; verify pas
                                      f.image.manifest.digest + "\nok   provenance signature\nok   provenance subject " +
                                      f.image.manifest.digest +
                                      "\nok   provenance predicateType https://slsa.dev/provenance/v1\n"
+                                     "ok   sbom signature\n"
                                      "ok   builder.id https://echo-build.dev/builders/local\n"
                                      "ok   source https://zlib.net/zlib-1.3.1.tar.gz\n"
                                      "ok   param platform=linux/amd64\nok   param source.commit=0123456789abcdef0123456789abcdef01234567\n"
@@ -183,6 +184,13 @@ TEST_CASE("tampering is caught and the failed check is named", "[verify]") {
     f.layout.save();
     CHECK(first_failure(f.verify()) == "provenance signature: no DSSE envelope in sha256-" + f.hex + ".att verifies with the key");
   }
+  SECTION("SBOM replaced after signing") {
+    auto layer = f.layout.write_blob(R"({"spdxVersion":"SPDX-2.3","name":"forged"})", k_media_spdx);
+    put_attachment_manifest(f.layout, {layer}, attachment_tag(f.image.manifest.digest, "sbom"));
+    f.layout.save();
+    CHECK(first_failure(f.verify()) == "sbom signature: no signed SBOM statement in sha256-" + f.hex +
+                                           ".att matches sha256-" + f.hex + ".sbom");
+  }
   SECTION("wrong key") {
     auto checks = verify_layout(f.layout_dir, f.other->public_key_pem(), {});
     CHECK(first_failure(checks) == "signature over manifest " + f.image.manifest.digest + ": no signature in sha256-" + f.hex +
@@ -242,4 +250,16 @@ TEST_CASE("verify picks the only image or asks for --ref", "[verify]") {
   CHECK(all_ok(f.verify(e)));
   e.ref = "missing";
   CHECK(first_failure(f.verify(e)) == "image manifest: no manifest tagged 'missing' in " + f.layout_dir.string());
+}
+
+TEST_CASE("the .att holds a signed SBOM statement about the image", "[attach]") {
+  Fixture f;
+  json att = f.manifest_of(attachment_tag(f.image.manifest.digest, "att"));
+  REQUIRE(att["layers"].size() == 2);
+  CHECK(att["layers"][1]["annotations"]["predicateType"] == "https://spdx.dev/Document");
+  auto payload = dsse_verify(f.signer->public_key_pem(), f.layout.read_blob(att["layers"][1]["digest"].get<std::string>()));
+  REQUIRE(payload);
+  json st = json::parse(*payload);
+  CHECK(st["subject"][0]["digest"]["sha256"] == f.hex);
+  CHECK(st["predicate"] == json{{"spdxVersion", "SPDX-2.3"}});
 }
