@@ -80,7 +80,6 @@ oci::Descriptor select_image(const oci::Layout& layout, const Reference& ref) {
 }
 
 void report(const ClientOptions& opts, const std::string& line) {
-  spdlog::debug("{}", line);
   if (opts.progress) opts.progress(line);
 }
 
