@@ -35,7 +35,7 @@ struct BuildFlags {
   bool offline = false;
   std::string output;           // image layout dir
   std::string oci_archive;
-  std::string key_file, key_env, passphrase_env = "ECHO_KEY_PASSPHRASE";
+  std::string key_file, key_env, passphrase_env;
   std::string repository;       // identity in the signature / provenance subject
   std::string builder_id;
   std::string push_ref;
@@ -217,7 +217,9 @@ void run_build(const GlobalOptions& g, const BuildFlags& f, const std::string& t
         a.sbom_media_type = attest::k_media_cyclonedx;
       } else
         a.sbom = attest::make_spdx(sbom);
-      auto signer = attest::load_signer({f.key_file, f.key_env, f.passphrase_env});
+      std::string pass_env = f.passphrase_env;
+      if (const char* p = std::getenv("ECHO_KEY_PASSPHRASE"); pass_env.empty() && p && *p) pass_env = "ECHO_KEY_PASSPHRASE";
+      auto signer = attest::load_signer({f.key_file, f.key_env, pass_env});
       auto layout = oci::Layout::open(tmp);
       attest::attach(layout, image.manifest, repository, *signer, a);
     }
@@ -287,7 +289,8 @@ void add_build_commands(CLI::App& app, GlobalOptions& g) {
     cmd->add_option("--oci-archive", f->oci_archive, "Also write the layout as an oci-archive tar")->type_name("FILE");
     cmd->add_option("--key", f->key_file, "Sign with this private key (PEM); provenance and SBOM are attached")->type_name("FILE");
     cmd->add_option("--key-env", f->key_env, "Sign with the PEM key held in this environment variable")->type_name("VAR");
-    cmd->add_option("--passphrase-env", f->passphrase_env, "Variable holding the key's passphrase")->capture_default_str();
+    cmd->add_option("--passphrase-env", f->passphrase_env,
+                    "Variable holding the key's passphrase (default ECHO_KEY_PASSPHRASE when it is set)")->type_name("VAR");
     cmd->add_option("--repository", f->repository, "Repository named in the signature and provenance subject "
                                                    "(default: the --push repository, else the image name)");
     cmd->add_option("--builder-id", f->builder_id, "builder.id of the provenance (default $ECHO_BUILDER_ID, else "
