@@ -201,3 +201,30 @@ TEST_CASE("layer benchmark", "[.bench]") {
   std::cout << "layer " << (c == Compression::gzip ? "gzip" : "zstd") << ": " << secs << " s, " << info.size
             << " bytes, " << info.digest << ", diff_id " << info.diff_id << "\n";
 }
+
+TEST_CASE("long names, big ids and non-ASCII names round-trip through PAX records", "[layer]") {
+  TempDir tmp;
+  Layout layout = Layout::create(tmp.path() / "layout");
+  std::string long_dir(120, 'd');
+  LayerEntry big = file_entry(long_dir + "/" + std::string(110, 'f'), "long");
+  big.uid = 3000000;  // more than ustar's 7 octal digits
+  big.gid = 3000001;
+  LayerInfo info = write_layer({big, file_entry("caf\xc3\xa9.txt", "utf8"), file_entry("short", "s")},
+                               Compression::gzip, 0, 1, layout);
+  auto entries = read_tar(layout.blob_path(info.digest));
+  REQUIRE(entries.size() == 4);
+  CHECK(entries[0].path == "caf\xc3\xa9.txt");
+  CHECK(entries[1].path == long_dir + "/");
+  CHECK(entries[2].path == big.path);
+  CHECK(entries[2].uid == 3000000);
+  CHECK(entries[2].gid == 3000001);
+  CHECK(entries[2].uname.empty());
+  CHECK(entries[3].path == "short");
+  // PAX extended headers appear only for the entries that need them, and carry no PID.
+  std::string tar = run("gzip -dc " + layout.blob_path(info.digest).string()).output;
+  CHECK(tar.find("PaxHeader") != std::string::npos);
+  CHECK(tar.find("PaxHeaders.") == std::string::npos);
+  CHECK(tar.find(" mtime=") == std::string::npos);
+  CHECK(tar.find(" atime=") == std::string::npos);
+  CHECK(tar.find(" ctime=") == std::string::npos);
+}
