@@ -7,6 +7,7 @@
 #include "echo/util/sha256.hpp"
 
 #include <catch2/catch.hpp>
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 namespace fs = std::filesystem;
@@ -49,6 +50,7 @@ std::unique_ptr<Built> build_image(Compression c) {
   put(b->tmp.path() / "hello.c", "#include <stdio.h>\nint main(void){puts(\"hello from echo\");return 0;}\n");
   fs::create_directories(root / "usr/bin");
   REQUIRE(run("cc -g -o " + (root / "usr/bin/hello").string() + " " + (b->tmp.path() / "hello.c").string()).status == 0);
+  REQUIRE(::link((root / "usr/bin/hello").c_str(), (root / "usr/bin/hello-link").c_str()) == 0);
   put(b->tmp.path() / "lib/usr/share/lib/big.dat", sample_bytes(3 * 1024 * 1024, 7));
   ImageSpec spec;
   spec.name = "hello";
@@ -126,6 +128,7 @@ TEST_CASE("umoci unpacks the image and checks its diff_ids", "[interop][umoci]")
   REQUIRE(r.status == 0);
   CHECK(read_file(bundle / "rootfs/etc/passwd").find("nonroot:x:65532:65532:") != std::string::npos);
   CHECK(fs::file_size(bundle / "rootfs/usr/share/lib/big.dat") == 3 * 1024 * 1024);
+  CHECK(fs::equivalent(bundle / "rootfs/usr/bin/hello", bundle / "rootfs/usr/bin/hello-link"));  // hard link kept
   // The stripped binary still runs (with the host's libc).
   CHECK(run((bundle / "rootfs/usr/bin/hello").string()).output == "hello from echo\n");
   auto config = nlohmann::json::parse(read_file(bundle / "config.json"));
