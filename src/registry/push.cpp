@@ -97,7 +97,17 @@ public:
         report(m_opts, "blob " + b.digest + " already present");
         return;
       }
-      if (r.status != 404) throw m_s.failure(head, r);
+      if (r.status != 404) {
+        // HEAD answers carry no body: ask again with GET for the registry's error message.
+        HttpRequest get = head;
+        get.method = "GET";
+        try {
+          HttpResponse g = m_s.send(get, Retry::no);
+          if (g.status == r.status) r.body = g.body;
+        } catch (const TransportError&) {
+        }
+        throw m_s.failure(head, r);
+      }
       int attempts = std::max(1, m_opts.max_attempts);
       for (int attempt = 1;; ++attempt) {
         try {

@@ -120,6 +120,8 @@ def main():
                     self.reply(401, [("WWW-Authenticate", chal), ("Content-Type", "application/json")],
                                error_body("UNAUTHORIZED", "authentication required"))
                     return 401
+            if not path.startswith("/v2/"):
+                return self.forward(body)
             if args.always:
                 hdrs = [("Content-Type", "application/json")]
                 if args.always == 401:
