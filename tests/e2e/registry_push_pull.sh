@@ -108,7 +108,50 @@ push P2 "$REGISTRY/again:2" >out7.json
 expect_fail 7 "$ECHO_BUILD" pull --insecure-registry "$REGISTRY" "$REGISTRY/app:nope" P3
 assert_contains "$T/err" "manifest unknown: $REGISTRY/app:nope does not exist"
 
-# 10. podman pulls what we pushed
+# 10. an image index (amd64 + arm64): push sends both manifests then the index; pull takes linux/amd64
+#     and keeps the index as an unnamed entry
+cp -a L M
+umoci new --image M:arm >/dev/null
+python3 - "$want" <<'PY'
+import hashlib, json, sys
+idx = json.load(open("M/index.json"))
+by_name = {m["annotations"]["org.opencontainers.image.ref.name"]: m for m in idx["manifests"]}
+def plat(m, arch):
+    return {"mediaType": m["mediaType"], "digest": m["digest"], "size": m["size"],
+            "platform": {"architecture": arch, "os": "linux"}}
+index = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+         "manifests": [plat(by_name["arm"], "arm64"), plat(by_name["1.0"], "amd64")]}
+b = json.dumps(index).encode()
+h = hashlib.sha256(b).hexdigest()
+open(f"M/blobs/sha256/{h}", "wb").write(b)
+idx["manifests"].append({"mediaType": index["mediaType"], "digest": "sha256:" + h, "size": len(b),
+                         "annotations": {"org.opencontainers.image.ref.name": "multi"}})
+open("M/index.json", "w").write(json.dumps(idx))
+print("sha256:" + h, file=open("index.digest", "w"))
+PY
+idx_digest=$(cat index.digest)
+push M "$REGISTRY/multi:multi" >out8.json
+[ "$(jget '["digest"]' <out8.json)" = "$idx_digest" ] || fail "index push: $(cat out8.json)"
+skopeo inspect --tls-verify=false --raw "docker://$REGISTRY/multi:multi" | grep -q '"arm64"' || fail "index not in registry"
+pull "$REGISTRY/multi:multi" PM >out9.json
+[ "$(jget '["digest"]' <out9.json)" = "$want" ] || fail "index pull should give the amd64 manifest: $(cat out9.json)"
+python3 - "$want" "$idx_digest" <<'PY' || fail "pulled index layout: $(cat PM/index.json)"
+import json, sys, os
+idx = json.load(open("PM/index.json"))
+named = {m.get("annotations", {}).get("org.opencontainers.image.ref.name"): m["digest"] for m in idx["manifests"]}
+assert named["multi"] == sys.argv[1], named
+assert named[None] == sys.argv[2], named
+assert os.path.exists("PM/blobs/sha256/" + sys.argv[2][7:])
+PY
+
+# 11. Docker v2 schema 2 manifests pull too, byte for byte (skopeo converts on copy)
+skopeo copy --dest-tls-verify=false --format v2s2 "oci:$T/L:1.0" "docker://$REGISTRY/dockerfmt:1" >/dev/null
+dwant=$(skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$REGISTRY/dockerfmt:1")
+pull "$REGISTRY/dockerfmt:1" PD >out10.json
+[ "$(jget '["digest"]' <out10.json)" = "$dwant" ] || fail "docker v2 pull: $(cat out10.json)"
+grep -q 'application/vnd.docker.distribution.manifest.v2+json' PD/index.json || fail "docker media type lost: $(cat PD/index.json)"
+
+# 12. podman pulls what we pushed
 if command -v podman >/dev/null 2>&1 && command -v runc >/dev/null 2>&1; then
   podman_setup
   podman pull -q "$REGISTRY/app:1.0" >podman.out 2>podman.err || { cat podman.err; fail "podman pull failed"; }
