@@ -95,8 +95,20 @@ oci::Descriptor put_attachment_manifest(oci::Layout& layout, const std::vector<o
 }
 
 void attach(oci::Layout& layout, const oci::Descriptor& image, std::string_view repository, Signer& signer,
-            const Attachments& a) {
-  check_subject(a.provenance_statement, image);
+            const Attachments& given) {
+  check_subject(given.provenance_statement, image);
+  Attachments a = given;
+  // Re-signing without an SBOM keeps an SBOM attached earlier, and signs it again: there is no way to drop a tag
+  // from the layout, and an attached SBOM that the new .att does not cover would fail verification.
+  if (a.sbom.empty()) {
+    if (auto old = layout.find_ref(attachment_tag(image.digest, "sbom"))) {
+      nlohmann::json m = nlohmann::json::parse(layout.read_blob(old->digest), nullptr, false);
+      if (m.is_object() && m.contains("layers") && m["layers"].is_array() && !m["layers"].empty()) {
+        a.sbom = layout.read_blob(m["layers"][0].value("digest", ""));
+        a.sbom_media_type = m["layers"][0].value("mediaType", k_media_spdx);
+      }
+    }
+  }
 
   // .sig: simple-signing payload, signature in the layer annotation.
   std::string payload = simple_signing_payload(repository, image.digest);

@@ -20,6 +20,16 @@ head -1 enc.key | grep -q 'BEGIN ENCRYPTED PRIVATE KEY' || fail "enc.key is not 
 openssl pkey -in enc.key -passin env:KEYPASS -noout || fail "openssl cannot read our encrypted key"
 if openssl pkey -in enc.key -passin pass:wrong -noout 2>/dev/null; then fail "openssl read the key with a wrong passphrase"; fi
 
+# --passphrase-prompt reads twice from the terminal (a pty from script(1)), echo off.
+if command -v script >/dev/null; then
+  (sleep 0.5; printf 'tty pass\n'; sleep 0.3; printf 'tty pass\n') |
+    script -qec "$ECHO_BUILD keygen --out-key tty.key --out-pub tty.pub --passphrase-prompt" /dev/null >tty.out
+  if grep -q 'tty pass' tty.out; then fail "the passphrase was echoed"; fi
+  openssl pkey -in tty.key -passin 'pass:tty pass' -noout || fail "prompted passphrase does not open the key"
+else
+  echo "note: script(1) missing, --passphrase-prompt not tested"
+fi
+
 # --- a small real image (umoci) -----------------------------------------------------------------------
 umoci init --layout img
 umoci new --image img:1.0
@@ -87,6 +97,14 @@ assert_contains out "ok   param platform=linux/amd64"
 "$ECHO_BUILD" --json verify img --key enc.pub >out.json
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["ok"] and all(c["ok"] for c in d["checks"])' out.json \
   || fail "--json output does not say ok"
+
+# Key from an environment variable (CI secret); re-signing replaces the attachments.
+COSIGN_KEY=$(cat cosign.key) "$ECHO_BUILD" sign img --key-env COSIGN_KEY --provenance prov.json >/dev/null
+"$ECHO_BUILD" verify img --key cosign.pub >/dev/null || fail "verify after signing with --key-env"
+expect_fail 9 "$ECHO_BUILD" verify img --key enc.pub --json
+python3 -c 'import json,sys; d=json.loads(open(sys.argv[1]).readline()); assert not d["ok"]; assert [c["name"] for c in d["checks"] if not c["ok"]][0].startswith("signature over manifest")' "$T/out" \
+  || fail "--json after the subcommand: bad report"
+"$ECHO_BUILD" sign img --key enc.key --passphrase-env KEYPASS --provenance prov.json --sbom sbom.json >/dev/null
 
 expect_fail 9 "$ECHO_BUILD" verify img --key cosign.pub
 assert_contains "$T/out" "FAIL signature over manifest $digest: no signature in sha256-$hex.sig verifies with the key"

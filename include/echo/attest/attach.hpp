@@ -37,9 +37,10 @@ std::string sbom_statement(std::string_view provenance_statement, std::string_vi
 /// Signs and writes .sig/.att/.sbom into the layout for the image manifest `image` (and the side files
 /// <layout>.intoto.jsonl and <layout>.spdx.json / <layout>.cdx.json), replacing earlier ones, then saves
 /// index.json. The .att manifest holds the provenance envelope and, with an SBOM, a second envelope carrying
-/// sbom_statement(). `repository` is the docker-reference signed into the .sig payload (must match the name the
-/// image is pulled by, e.g. "registry.example/app"). Throws Error(signature) if the statement's subject is
-/// not `image`, or what the signer / layout throw.
+/// sbom_statement(); with no SBOM given, one attached earlier is kept and signed again. `repository` is the
+/// docker-reference signed into the .sig payload (must match the name the image is pulled by, e.g.
+/// "registry.example/app"). Throws Error(signature) if the statement's subject is not `image`, or what the
+/// signer / layout throw.
 void attach(oci::Layout& layout, const oci::Descriptor& image, std::string_view repository, Signer& signer,
             const Attachments& a);
 

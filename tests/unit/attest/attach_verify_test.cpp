@@ -263,3 +263,15 @@ TEST_CASE("the .att holds a signed SBOM statement about the image", "[attach]") 
   CHECK(st["subject"][0]["digest"]["sha256"] == f.hex);
   CHECK(st["predicate"] == json{{"spdxVersion", "SPDX-2.3"}});
 }
+
+TEST_CASE("re-signing with another key and no SBOM keeps and re-signs the attached SBOM", "[attach]") {
+  Fixture f;
+  Attachments a;
+  a.provenance_statement = make_provenance_statement(test::sample_provenance(f.image.manifest.digest));
+  attach(f.layout, f.image.manifest, "127.0.0.1:5000/example", *f.other, a);
+  auto checks = verify_layout(f.layout_dir, f.other->public_key_pem(), {});
+  INFO(format_checks(checks));
+  CHECK(all_ok(checks));
+  CHECK(checks.size() == 8); // manifest, config, layer, sig, att, subject, predicateType, sbom
+  CHECK_FALSE(all_ok(f.verify()));
+}
