@@ -30,6 +30,7 @@ struct HttpResponse {
   std::string reason; ///< "Not Found"; from the status line or a table
   HeaderList headers; ///< names lower-cased, in order
   std::string body;   ///< empty when a sink took it
+  int attempts = 1;   ///< set by Session::send when it retried
   /// First header with that (lower-case) name.
   std::optional<std::string> header(std::string_view name) const;
 };

@@ -83,8 +83,7 @@ HttpResponse Session::send(HttpRequest req, Retry retry) {
         backoff(attempt);
         continue;
       }
-      if (is_retryable_status(resp.status) && attempts > 1)
-        resp.reason += " (after " + std::to_string(attempts) + " attempts)";
+      resp.attempts = attempt;
       return resp;
     } catch (const TransportError& e) {
       if (retry == Retry::no) throw; // the caller retries a whole sequence (blob uploads)
@@ -207,6 +206,7 @@ Error Session::failure(const HttpRequest& req, const HttpResponse& resp) const {
       resp.body.find('\n') >= resp.body.find_last_not_of("\r\n"))
     detail = resp.body.substr(0, resp.body.find_last_not_of("\r\n") + 1);
   if (!detail.empty()) msg += ": " + detail;
+  if (resp.attempts > 1) msg += " (after " + std::to_string(resp.attempts) + " attempts)";
   if (resp.status == 401 || resp.status == 403) {
     msg += " (" + m_registry + " denied access to repository " + m_repository;
     msg += m_creds ? "; the credentials were rejected or lack permission)"

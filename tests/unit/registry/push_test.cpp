@@ -54,6 +54,7 @@ struct MiniRegistry {
   std::map<std::string, std::string> blobs, manifests, uploads;
   std::vector<std::string> log;
   int next = 0;
+  int fail_uploads = 0; // this many upload PUT/PATCH requests answer 500
   bool query_locations = true;
   std::string host;
 
@@ -74,6 +75,11 @@ struct MiniRegistry {
     if (path.rfind(upload_prefix, 0) == 0) {
       std::string id = path.substr(upload_prefix.size());
       if (!uploads.count(id)) return {404, {}, R"({"errors":[{"code":"BLOB_UPLOAD_UNKNOWN","message":"unknown"}]})"};
+      if (fail_uploads > 0) {
+        --fail_uploads;
+        uploads.erase(id);
+        return {500, {}, R"({"errors":[{"code":"UNKNOWN","message":"storage hiccup"}]})"};
+      }
       if (r.method == "PATCH") {
         std::string range = std::to_string(uploads[id].size()) + "-" + std::to_string(uploads[id].size() + r.body.size() - 1);
         if (r.headers.at("content-range") != range) return {416, {}, ""};
@@ -179,6 +185,42 @@ TEST_CASE("push: monolithic and chunked uploads, blobs before manifests, attachm
       reg.host = server.host();
     }
   }
+}
+
+TEST_CASE("push: a failed upload step restarts that blob's upload; persistent failures name blob and attempts") {
+  MiniRegistry reg;
+  TestServer server([&](const ServerRequest& r) { return reg.handle(r); });
+  reg.host = server.host();
+  echo::TempDir tmp;
+  auto l = echo::oci::Layout::create(tmp.path());
+  auto img = add_image(l, std::string(1500, 'q'), "1.0");
+  ClientOptions opts;
+  opts.insecure_registries = {server.host()};
+  opts.first_backoff = std::chrono::milliseconds(1);
+  opts.chunk_size = 1000;
+  reg.fail_uploads = 2;
+  auto r = push(tmp.path(), Reference::parse(server.host() + "/app:1.0"), {}, opts);
+  CHECK(r.uploaded == 2);
+  CHECK(reg.blobs.at(img.layer_digest) == std::string(1500, 'q'));
+
+  MiniRegistry broken;
+  broken.fail_uploads = 1000;
+  TestServer server2([&](const ServerRequest& q) { return broken.handle(q); });
+  broken.host = server2.host();
+  opts.insecure_registries = {server2.host()};
+  opts.max_attempts = 3;
+  try {
+    push(tmp.path(), Reference::parse(server2.host() + "/app:1.0"), {}, opts);
+    FAIL("no error");
+  } catch (const echo::Error& e) {
+    CHECK(e.kind() == echo::ErrorKind::registry);
+    std::string msg = e.what();
+    INFO(msg);
+    CHECK(msg.rfind("pushing " + tmp.path().string() + " to " + server2.host() + "/app:1.0: pushing blob " +
+                        img.config_digest + ": PUT http://" + server2.host() + "/v2/app/blobs/uploads/u3: 500 "
+                        "Internal Server Error: UNKNOWN: storage hiccup (after 3 attempts)", 0) == 0);
+  }
+  CHECK(broken.manifests.empty());
 }
 
 TEST_CASE("attachment names") {

@@ -186,8 +186,8 @@ TEST_CASE("session: 5xx and 429 are retried with backoff, then the last answer i
   auto r2 = s2.send(req);
   CHECK(always.requests().size() == 3);
   CHECK(std::string(s2.failure(req, r2).what()) == "GET http://" + always.host() +
-                                                       "/v2/app/blobs/sha256:ab: 500 Internal Server Error (after 3 "
-                                                       "attempts): UNKNOWN: disk on fire");
+                                                       "/v2/app/blobs/sha256:ab: 500 Internal Server Error: UNKNOWN: "
+                                                       "disk on fire (after 3 attempts)");
 }
 
 TEST_CASE("session: connection refused is retried, then reported with the attempt count") {
