@@ -16,7 +16,6 @@ start_proxy() { # start_proxy ARGS... -> sets PROXY=127.0.0.1:port, log in $T/pr
   proxy_pids+=("$pid")
   add_cleanup "kill $pid 2>/dev/null"
   for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
-  : >"$T/proxy.log" # forget the readiness probe
   PROXY=127.0.0.1:$port
 }
 stop_proxy() { kill "${proxy_pids[-1]}" 2>/dev/null || true; wait "${proxy_pids[-1]}" 2>/dev/null || true; }
