@@ -184,9 +184,8 @@ void add_attest_commands(CLI::App& app, GlobalOptions& g) {
   auto* s = app.add_subcommand("sign", "Sign an image in an OCI layout and attach provenance and SBOM, cosign-style");
   s->add_option("LAYOUT", so->layout, "OCI image layout directory")->required()->type_name("DIR");
   auto* kf = s->add_option("--key", so->key, "Private key PEM file")->type_name("FILE");
-  auto* ke = s->add_option("--key-env", so->key_env, "Environment variable holding the private key PEM")
-                 ->type_name("VAR")->excludes(kf);
-  (void)ke;
+  s->add_option("--key-env", so->key_env, "Environment variable holding the private key PEM (e.g. a CI secret)")
+      ->type_name("VAR")->excludes(kf);
   s->add_option("--passphrase-env", so->passphrase_env, "Environment variable holding the key's passphrase")
       ->type_name("VAR");
   s->add_option("--provenance", so->provenance, "in-toto statement (SLSA provenance v1) to sign into .att")
