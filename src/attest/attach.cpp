@@ -21,7 +21,7 @@ std::string hex_of(std::string_view digest) {
 }
 
 std::filesystem::path side_file(const oci::Layout& layout, std::string_view suffix) {
-  std::filesystem::path dir = layout.dir().lexically_normal();
+  std::filesystem::path dir = std::filesystem::absolute(layout.dir()).lexically_normal();
   if (!dir.has_filename()) dir = dir.parent_path(); // "out/" -> "out"
   return dir.parent_path() / (dir.filename().string() + std::string(suffix));
 }
