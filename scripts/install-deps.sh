@@ -5,7 +5,7 @@ SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
 PKGS=(build-essential cmake ninja-build pkg-config git ca-certificates curl
   libarchive-dev libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libcli11-dev libspdlog-dev catch2
-  libyaml-cpp-dev libseccomp-dev libdeflate-dev libzstd-dev
+  libyaml-dev libseccomp-dev libdeflate-dev libzstd-dev
   openssl patch xz-utils bzip2 zstd zip unzip python3 python3-jsonschema
   docker-registry podman runc skopeo umoci uidmap bubblewrap dpkg-dev)
 missing=()

@@ -27,19 +27,19 @@ bool valid_name(std::string_view s) {
 }
 
 // Offset of a scalar's value within its source line: 1 for a single- or double-quoted scalar.
-std::size_t quote_shift(YamlReader& r, const YAML::Node& n) {
-  auto pos = n.Mark().pos;
+std::size_t quote_shift(YamlReader& r, const yaml::Node& n) {
+  auto pos = n.mark().pos;
   if (pos < 0 || static_cast<std::size_t>(pos) >= r.text().size()) return 0;
   char c = r.text()[static_cast<std::size_t>(pos)];
   return (c == '"' || c == '\'') ? 1 : 0;
 }
 
-std::optional<Dependency> parse_dependency(YamlReader& r, const YAML::Node& n, std::string_view what) {
+std::optional<Dependency> parse_dependency(YamlReader& r, const yaml::Node& n, std::string_view what) {
   auto s = r.str(n, what);
   if (!s) return std::nullopt;
   Dependency d;
   d.text = *s;
-  d.where = r.where(n.Mark());
+  d.where = r.where(n.mark());
   std::size_t i = 0;
   while (i < s->size() && (*s)[i] != ' ' && (*s)[i] != '=' && (*s)[i] != '<' && (*s)[i] != '>' && (*s)[i] != '!') ++i;
   d.name = s->substr(0, i);
@@ -63,10 +63,10 @@ std::optional<Dependency> parse_dependency(YamlReader& r, const YAML::Node& n, s
   return d;
 }
 
-std::vector<Dependency> parse_deps(YamlReader& r, const YAML::Node& n, std::string_view what) {
+std::vector<Dependency> parse_deps(YamlReader& r, const yaml::Node& n, std::string_view what) {
   std::vector<Dependency> out;
   if (!n.IsSequence()) {
-    r.error(n.Mark(), std::string(what) + " must be a sequence, not " + std::string(detail::kind_name(n)));
+    r.error(n.mark(), std::string(what) + " must be a sequence, not " + std::string(detail::kind_name(n)));
     return out;
   }
   for (const auto& item : n)
@@ -75,7 +75,7 @@ std::vector<Dependency> parse_deps(YamlReader& r, const YAML::Node& n, std::stri
 }
 
 // A path written in a recipe that must stay inside the recipe's directory.
-std::optional<fs::path> local_path(YamlReader& r, const YAML::Node& n, const fs::path& recipe_dir, std::string_view what,
+std::optional<fs::path> local_path(YamlReader& r, const yaml::Node& n, const fs::path& recipe_dir, std::string_view what,
                                    bool want_dir) {
   auto s = r.str(n, what);
   if (!s) return std::nullopt;
@@ -84,36 +84,36 @@ std::optional<fs::path> local_path(YamlReader& r, const YAML::Node& n, const fs:
   for (const auto& part : p)
     if (part == "..") escapes = true;
   if (s->empty() || escapes) {
-    r.error(n.Mark(), std::string(what) + " '" + *s + "' must be a relative path inside the recipe's directory");
+    r.error(n.mark(), std::string(what) + " '" + *s + "' must be a relative path inside the recipe's directory");
     return std::nullopt;
   }
   fs::path full = recipe_dir / p;
   std::error_code ec;
   if (want_dir ? !fs::is_directory(full, ec) : !fs::is_regular_file(full, ec)) {
-    r.error(n.Mark(), std::string(what) + " '" + *s + "' not found: no " + (want_dir ? "directory " : "file ") +
+    r.error(n.mark(), std::string(what) + " '" + *s + "' not found: no " + (want_dir ? "directory " : "file ") +
                           full.string());
     return std::nullopt;
   }
   return fs::absolute(full).lexically_normal();
 }
 
-void parse_source(YamlReader& r, const YAML::Node& n, const fs::path& dir, PackageRecipe& p) {
+void parse_source(YamlReader& r, const yaml::Node& n, const fs::path& dir, PackageRecipe& p) {
   if (!r.check_map(n, "source", {"url", "sha256", "mirrors", "strip-components", "destination", "path"})) return;
   Source src;
-  src.where = r.where(n.Mark());
+  src.where = r.where(n.mark());
   if (n["destination"]) {
     if (auto d = r.str(n["destination"], "destination")) {
       fs::path dp(*d);
       bool bad = dp.is_absolute();
       for (const auto& part : dp) bad = bad || part == "..";
       if (bad)
-        r.error(n["destination"].Mark(), "destination '" + *d + "' must be a relative path inside the work directory");
+        r.error(n["destination"].mark(), "destination '" + *d + "' must be a relative path inside the work directory");
       else
         src.destination = *d;
     }
   }
   if (n["path"]) {
-    if (n["url"] || n["sha256"]) r.error(n.Mark(), "a source has either 'path' (a local directory) or 'url' and 'sha256', not both");
+    if (n["url"] || n["sha256"]) r.error(n.mark(), "a source has either 'path' (a local directory) or 'url' and 'sha256', not both");
     if (auto lp = local_path(r, n["path"], dir, "source path", true)) {
       src.local_path = *lp;
       src.local_name = n["path"].Scalar();
@@ -123,19 +123,19 @@ void parse_source(YamlReader& r, const YAML::Node& n, const fs::path& dir, Packa
     return;
   }
   if (!n["url"]) {
-    r.error(n.Mark(), "a source needs 'url' (with 'sha256') or 'path'");
+    r.error(n.mark(), "a source needs 'url' (with 'sha256') or 'path'");
     return;
   }
   if (auto u = r.str(n["url"], "url")) {
     src.url = *u;
     if (u->rfind("http://", 0) != 0 && u->rfind("https://", 0) != 0 && u->rfind("file://", 0) != 0)
-      r.error(n["url"].Mark(), "url '" + *u + "' must start with https://, http:// or file://");
+      r.error(n["url"].mark(), "url '" + *u + "' must start with https://, http:// or file://");
   }
   if (!n["sha256"])
-    r.error(n.Mark(), "missing required key 'sha256' in source (every remote source is pinned by its sha256)");
+    r.error(n.mark(), "missing required key 'sha256' in source (every remote source is pinned by its sha256)");
   else if (auto h = r.str(n["sha256"], "sha256")) {
     if (!is_sha256_hex(*h))
-      r.error(n["sha256"].Mark(), "sha256 must be 64 hexadecimal digits, got '" + *h + "' (" +
+      r.error(n["sha256"].mark(), "sha256 must be 64 hexadecimal digits, got '" + *h + "' (" +
                                       std::to_string(h->size()) + " characters)");
     else {
       src.sha256 = *h;
@@ -156,7 +156,7 @@ const std::vector<std::string>& builtin_variables() {
 }
 
 // Diagnoses every ${{...}} in a scalar that is not a known variable.
-void check_vars(YamlReader& r, const YAML::Node& n, const std::map<std::string, std::string>& vars) {
+void check_vars(YamlReader& r, const yaml::Node& n, const std::map<std::string, std::string>& vars) {
   if (!n.IsScalar()) return;
   const std::string& s = n.Scalar();
   std::size_t pos = 0;
@@ -189,28 +189,28 @@ void check_vars(YamlReader& r, const YAML::Node& n, const std::map<std::string, 
   }
 }
 
-std::optional<PackageRecipe> parse_package(YamlReader& r, const YAML::Node& doc, const fs::path& path) {
+std::optional<PackageRecipe> parse_package(YamlReader& r, const yaml::Node& doc, const fs::path& path) {
   const fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
   PackageRecipe p;
   p.file = path;
-  p.where = r.where(doc.Mark());
+  p.where = r.where(doc.mark());
   r.check_map(doc, "package recipe",
               {"package", "sources", "patches", "dependencies", "vars", "environment", "pipeline", "options"},
               {"package", "pipeline"});
-  const YAML::Node pkg = doc["package"];
+  const yaml::Node pkg = doc["package"];
   if (pkg && r.check_map(pkg, "'package'",
                          {"name", "version", "epoch", "release", "description", "license", "homepage", "supplier"},
                          {"name", "version", "license"})) {
     if (pkg["name"])
       if (auto s = r.str(pkg["name"], "name")) {
         if (!valid_name(*s))
-          r.error(pkg["name"].Mark(), "invalid package name '" + *s + "' (use lower-case letters, digits and . _ + -)");
+          r.error(pkg["name"].mark(), "invalid package name '" + *s + "' (use lower-case letters, digits and . _ + -)");
         p.name = *s;
       }
     if (pkg["version"])
       if (auto s = r.str(pkg["version"], "version")) {
         if (!is_valid_version(*s))
-          r.error(pkg["version"].Mark(), "invalid version '" + *s +
+          r.error(pkg["version"].mark(), "invalid version '" + *s +
                                              "' (a version starts with a digit and uses letters, digits and . + ~ _)");
         p.version = *s;
       }
@@ -224,21 +224,21 @@ std::optional<PackageRecipe> parse_package(YamlReader& r, const YAML::Node& doc,
     if (pkg["supplier"]) p.supplier = r.str(pkg["supplier"], "supplier").value_or("");
   }
   if (doc["vars"]) p.vars = r.str_map(doc["vars"], "vars");
-  if (const YAML::Node srcs = doc["sources"]) {
+  if (const yaml::Node srcs = doc["sources"]) {
     if (!srcs.IsSequence())
-      r.error(srcs.Mark(), "sources must be a sequence, not " + std::string(detail::kind_name(srcs)));
+      r.error(srcs.mark(), "sources must be a sequence, not " + std::string(detail::kind_name(srcs)));
     else
       for (const auto& s : srcs) parse_source(r, s, dir, p);
   }
-  if (const YAML::Node patches = doc["patches"]) {
+  if (const yaml::Node patches = doc["patches"]) {
     if (!patches.IsSequence())
-      r.error(patches.Mark(), "patches must be a sequence, not " + std::string(detail::kind_name(patches)));
+      r.error(patches.mark(), "patches must be a sequence, not " + std::string(detail::kind_name(patches)));
     else
       for (const auto& item : patches)
         if (auto lp = local_path(r, item, dir, "patch", false))
-          p.patches.push_back({item.Scalar(), *lp, sha256_file(*lp), r.where(item.Mark())});
+          p.patches.push_back({item.Scalar(), *lp, sha256_file(*lp), r.where(item.mark())});
   }
-  if (const YAML::Node deps = doc["dependencies"]; deps && r.check_map(deps, "'dependencies'", {"build", "runtime"})) {
+  if (const yaml::Node deps = doc["dependencies"]; deps && r.check_map(deps, "'dependencies'", {"build", "runtime"})) {
     if (deps["build"]) p.build_deps = parse_deps(r, deps["build"], "dependencies.build");
     if (deps["runtime"]) p.runtime_deps = parse_deps(r, deps["runtime"], "dependencies.runtime");
   }
@@ -246,20 +246,20 @@ std::optional<PackageRecipe> parse_package(YamlReader& r, const YAML::Node& doc,
     p.environment = r.str_map(doc["environment"], "environment");
     for (const auto& kv : doc["environment"]) check_vars(r, kv.second, p.vars);
   }
-  if (const YAML::Node opts = doc["options"];
+  if (const yaml::Node opts = doc["options"];
       opts && r.check_map(opts, "'options'", {"timeout", "toolchain-root"})) {
     if (opts["timeout"])
       if (auto v = r.integer(opts["timeout"], "timeout", 1, 7 * 24 * 3600)) p.timeout_seconds = static_cast<int>(*v);
     if (opts["toolchain-root"]) p.toolchain_root = r.str(opts["toolchain-root"], "toolchain-root").value_or("");
   }
-  if (const YAML::Node pl = doc["pipeline"]) {
+  if (const yaml::Node pl = doc["pipeline"]) {
     if (!pl.IsSequence() || pl.size() == 0)
-      r.error(pl.Mark(), "pipeline must be a non-empty sequence of steps");
+      r.error(pl.mark(), "pipeline must be a non-empty sequence of steps");
     else
       for (const auto& st : pl) {
         if (!r.check_map(st, "pipeline step", {"name", "runs", "working-directory", "environment"}, {"runs"})) continue;
         Step step;
-        step.where = r.where(st.Mark());
+        step.where = r.where(st.mark());
         if (st["name"]) step.name = r.str(st["name"], "name").value_or("");
         if (st["runs"]) {
           step.run = r.str(st["runs"], "runs").value_or("");
@@ -280,11 +280,11 @@ std::optional<PackageRecipe> parse_package(YamlReader& r, const YAML::Node& doc,
   return p;
 }
 
-void parse_accounts(YamlReader& r, const YAML::Node& acc, ImageRecipe& img) {
+void parse_accounts(YamlReader& r, const yaml::Node& acc, ImageRecipe& img) {
   if (!r.check_map(acc, "'accounts'", {"run-as", "users", "groups"})) return;
   if (acc["run-as"]) img.run_as = r.str(acc["run-as"], "run-as").value_or(img.run_as);
-  if (const YAML::Node users = acc["users"]) {
-    if (!users.IsSequence()) r.error(users.Mark(), "accounts.users must be a sequence");
+  if (const yaml::Node users = acc["users"]) {
+    if (!users.IsSequence()) r.error(users.mark(), "accounts.users must be a sequence");
     else
       for (const auto& u : users) {
         if (!r.check_map(u, "user", {"username", "uid", "gid", "home", "shell"}, {"username", "uid"})) continue;
@@ -298,8 +298,8 @@ void parse_accounts(YamlReader& r, const YAML::Node& acc, ImageRecipe& img) {
         img.users.push_back(std::move(e));
       }
   }
-  if (const YAML::Node groups = acc["groups"]) {
-    if (!groups.IsSequence()) r.error(groups.Mark(), "accounts.groups must be a sequence");
+  if (const yaml::Node groups = acc["groups"]) {
+    if (!groups.IsSequence()) r.error(groups.mark(), "accounts.groups must be a sequence");
     else
       for (const auto& g : groups) {
         if (!r.check_map(g, "group", {"groupname", "gid", "members"}, {"groupname", "gid"})) continue;
@@ -312,22 +312,22 @@ void parse_accounts(YamlReader& r, const YAML::Node& acc, ImageRecipe& img) {
   }
 }
 
-std::optional<ImageRecipe> parse_image(YamlReader& r, const YAML::Node& doc, const fs::path& path) {
+std::optional<ImageRecipe> parse_image(YamlReader& r, const yaml::Node& doc, const fs::path& path) {
   ImageRecipe img;
   img.file = path;
-  img.where = r.where(doc.Mark());
+  img.where = r.where(doc.mark());
   r.check_map(doc, "image recipe",
               {"image", "contents", "accounts", "entrypoint", "cmd", "environment", "work-dir", "labels",
                "annotations", "paths", "layering", "hardening", "archs"},
               {"image", "contents"});
-  const YAML::Node im = doc["image"];
+  const yaml::Node im = doc["image"];
   if (im && r.check_map(im, "'image'",
                         {"name", "version", "description", "tags", "source-date-epoch", "compression", "nsswitch"},
                         {"name"})) {
     if (im["name"])
       if (auto s = r.str(im["name"], "name")) {
         if (!valid_name(*s))
-          r.error(im["name"].Mark(), "invalid image name '" + *s + "' (use lower-case letters, digits and . _ + -)");
+          r.error(im["name"].mark(), "invalid image name '" + *s + "' (use lower-case letters, digits and . _ + -)");
         img.name = *s;
       }
     if (im["version"]) img.version = r.str(im["version"], "version").value_or("");
@@ -338,19 +338,19 @@ std::optional<ImageRecipe> parse_image(YamlReader& r, const YAML::Node& doc, con
     if (im["compression"])
       if (auto c = r.str(im["compression"], "compression")) {
         if (*c != "gzip" && *c != "zstd")
-          r.error(im["compression"].Mark(), "compression must be gzip or zstd, got '" + *c + "'");
+          r.error(im["compression"].mark(), "compression must be gzip or zstd, got '" + *c + "'");
         img.compression = *c;
       }
     if (im["nsswitch"]) img.nsswitch = r.boolean(im["nsswitch"], "nsswitch").value_or(false);
   }
   if (img.tags.empty()) img.tags.push_back(img.version.empty() ? "latest" : img.version);
-  if (const YAML::Node c = doc["contents"]; c && r.check_map(c, "'contents'", {"packages"}, {"packages"}))
+  if (const yaml::Node c = doc["contents"]; c && r.check_map(c, "'contents'", {"packages"}, {"packages"}))
     if (c["packages"]) img.packages = parse_deps(r, c["packages"], "contents.packages");
   if (doc["accounts"]) parse_accounts(r, doc["accounts"], img);
   if (img.users.empty()) img.users.push_back({"nonroot", 65532, 65532, "/home/nonroot", "/sbin/nologin"});
   if (img.groups.empty())
     for (const auto& u : img.users) img.groups.push_back({u.name, u.gid, {u.name}});
-  if (const YAML::Node ep = doc["entrypoint"]) {
+  if (const yaml::Node ep = doc["entrypoint"]) {
     if (ep.IsMap()) {
       if (r.check_map(ep, "'entrypoint'", {"command"}, {"command"}) && ep["command"])
         img.entrypoint = r.command(ep["command"], "entrypoint.command");
@@ -362,42 +362,42 @@ std::optional<ImageRecipe> parse_image(YamlReader& r, const YAML::Node& doc, con
   if (doc["work-dir"]) img.work_dir = r.str(doc["work-dir"], "work-dir").value_or("");
   if (doc["labels"]) img.labels = r.str_map(doc["labels"], "labels");
   if (doc["annotations"]) img.annotations = r.str_map(doc["annotations"], "annotations");
-  if (const YAML::Node paths = doc["paths"]) {
-    if (!paths.IsSequence()) r.error(paths.Mark(), "paths must be a sequence");
+  if (const yaml::Node paths = doc["paths"]) {
+    if (!paths.IsSequence()) r.error(paths.mark(), "paths must be a sequence");
     else
       for (const auto& pe : paths) {
         if (!r.check_map(pe, "path entry", {"path", "type", "permissions", "uid", "gid", "source"}, {"path"})) continue;
         PathEntry e;
-        e.where = r.where(pe.Mark());
+        e.where = r.where(pe.mark());
         if (pe["path"]) {
           e.path = r.str(pe["path"], "path").value_or("");
           if (e.path.empty() || e.path[0] != '/' || e.path.find("/../") != std::string::npos ||
               e.path.ends_with("/.."))
-            r.error(pe["path"].Mark(), "path '" + e.path + "' must be absolute and must not contain '..'");
+            r.error(pe["path"].mark(), "path '" + e.path + "' must be absolute and must not contain '..'");
         }
         if (pe["type"]) {
           e.type = r.str(pe["type"], "type").value_or("directory");
           if (e.type != "directory" && e.type != "empty-file" && e.type != "symlink")
-            r.error(pe["type"].Mark(), "type must be directory, empty-file or symlink, got '" + e.type + "'");
+            r.error(pe["type"].mark(), "type must be directory, empty-file or symlink, got '" + e.type + "'");
         }
         if (pe["permissions"]) e.mode = r.octal_mode(pe["permissions"], "permissions").value_or(0755);
         if (pe["uid"]) e.uid = static_cast<unsigned>(r.integer(pe["uid"], "uid", 0, 4294967294).value_or(0));
         if (pe["gid"]) e.gid = static_cast<unsigned>(r.integer(pe["gid"], "gid", 0, 4294967294).value_or(0));
         if (pe["source"]) e.target = r.str(pe["source"], "source").value_or("");
-        if (e.type == "symlink" && e.target.empty()) r.error(pe.Mark(), "a symlink path entry needs 'source' (its target)");
+        if (e.type == "symlink" && e.target.empty()) r.error(pe.mark(), "a symlink path entry needs 'source' (its target)");
         img.paths.push_back(std::move(e));
       }
   }
-  if (const YAML::Node l = doc["layering"]; l && r.check_map(l, "'layering'", {"strategy", "budget"})) {
+  if (const yaml::Node l = doc["layering"]; l && r.check_map(l, "'layering'", {"strategy", "budget"})) {
     if (l["strategy"])
       if (auto s = r.str(l["strategy"], "strategy")) {
         if (*s != "single" && *s != "per-package" && *s != "origin")
-          r.error(l["strategy"].Mark(), "layering strategy must be single or per-package, got '" + *s + "'");
+          r.error(l["strategy"].mark(), "layering strategy must be single or per-package, got '" + *s + "'");
         img.layering = *s == "origin" ? "per-package" : *s;
       }
     if (l["budget"]) img.layer_budget = static_cast<int>(r.integer(l["budget"], "budget", 1, 127).value_or(10));
   }
-  if (const YAML::Node h = doc["hardening"];
+  if (const yaml::Node h = doc["hardening"];
       h && r.check_map(h, "'hardening'", {"strip", "docs", "headers", "static", "pkgconfig", "libtool", "allow-setuid"})) {
     for (const char* k : {"strip", "docs", "headers", "static", "pkgconfig", "libtool"})
       if (h[k])
@@ -406,7 +406,7 @@ std::optional<ImageRecipe> parse_image(YamlReader& r, const YAML::Node& doc, con
   }
   if (doc["archs"])
     for (const auto& a : r.str_list(doc["archs"], "archs"))
-      if (a != "x86_64" && a != "amd64") r.error(doc["archs"].Mark(), "unsupported architecture '" + a + "' (only x86_64)");
+      if (a != "x86_64" && a != "amd64") r.error(doc["archs"].mark(), "unsupported architecture '" + a + "' (only x86_64)");
   return img;
 }
 
@@ -462,15 +462,15 @@ std::optional<AnyRecipe> parse_recipe(std::string_view raw, const fs::path& path
     diags.add({{display, 1, 1}, "empty recipe: expected a 'package' or 'image' mapping", ""});
     return std::nullopt;
   }
-  YAML::Node doc;
+  yaml::Node doc;
   try {
-    doc = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
+    doc = yaml::Load(text);
+  } catch (const yaml::Exception& e) {
     r.error(e.mark, "YAML syntax error: " + e.msg);
     return std::nullopt;
   }
   if (!doc.IsMap() || (!doc["package"] && !doc["image"])) {
-    r.error(doc.Mark(), "not a recipe: expected a top-level 'package' (package recipe) or 'image' (image recipe) key");
+    r.error(doc.mark(), "not a recipe: expected a top-level 'package' (package recipe) or 'image' (image recipe) key");
     return std::nullopt;
   }
   std::size_t before = diags.size();

@@ -22,7 +22,7 @@ std::string YamlReader::line_text(int line) const {
   return s;
 }
 
-Location YamlReader::where(const YAML::Mark& m) const {
+Location YamlReader::where(const yaml::Mark& m) const {
   if (m.line < 0) return {m_file, 1, 1};
   return {m_file, m.line + 1, m.column + 1};
 }
@@ -37,7 +37,7 @@ void YamlReader::error_at(const Location& loc, std::string message) {
   m_diags.add({loc, std::move(message), line_text(loc.line)});
 }
 
-void YamlReader::error(const YAML::Mark& m, std::string message) { error_at(where(m), std::move(message)); }
+void YamlReader::error(const yaml::Mark& m, std::string message) { error_at(where(m), std::move(message)); }
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
@@ -51,21 +51,21 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
   return prev[b.size()];
 }
 
-std::string_view kind_name(const YAML::Node& n) {
+std::string_view kind_name(const yaml::Node& n) {
   switch (n.Type()) {
-  case YAML::NodeType::Sequence: return "a sequence";
-  case YAML::NodeType::Map: return "a mapping";
-  case YAML::NodeType::Scalar: return "a string";
-  case YAML::NodeType::Null: return "null";
-  case YAML::NodeType::Undefined: return "nothing";
+  case yaml::NodeType::Sequence: return "a sequence";
+  case yaml::NodeType::Map: return "a mapping";
+  case yaml::NodeType::Scalar: return "a string";
+  case yaml::NodeType::Null: return "null";
+  case yaml::NodeType::Undefined: return "nothing";
   }
   return "nothing";
 }
 
-bool YamlReader::check_map(const YAML::Node& map, std::string_view what, std::initializer_list<std::string_view> known,
+bool YamlReader::check_map(const yaml::Node& map, std::string_view what, std::initializer_list<std::string_view> known,
                            std::initializer_list<std::string_view> required) {
   if (!map.IsMap()) {
-    error(map.Mark(), std::string(what) + " must be a mapping, not " + std::string(kind_name(map)));
+    error(map.mark(), std::string(what) + " must be a mapping, not " + std::string(kind_name(map)));
     return false;
   }
   for (const auto& kv : map) {
@@ -88,44 +88,44 @@ bool YamlReader::check_map(const YAML::Node& map, std::string_view what, std::in
       for (auto k : known) msg += " " + std::string(k);
       msg += ")";
     }
-    error(kv.first.Mark(), msg);
+    error(kv.first.mark(), msg);
   }
   for (auto r : required)
-    if (!map[std::string(r)]) error(map.Mark(), "missing required key '" + std::string(r) + "' in " + std::string(what));
+    if (!map[std::string(r)]) error(map.mark(), "missing required key '" + std::string(r) + "' in " + std::string(what));
   return true;
 }
 
-std::optional<std::string> YamlReader::str(const YAML::Node& n, std::string_view what) {
+std::optional<std::string> YamlReader::str(const yaml::Node& n, std::string_view what) {
   if (!n.IsScalar()) {
-    error(n.Mark(), std::string(what) + " must be a string, not " + std::string(kind_name(n)));
+    error(n.mark(), std::string(what) + " must be a string, not " + std::string(kind_name(n)));
     return std::nullopt;
   }
   return n.Scalar();
 }
 
-std::optional<long long> YamlReader::integer(const YAML::Node& n, std::string_view what, long long min, long long max) {
+std::optional<long long> YamlReader::integer(const yaml::Node& n, std::string_view what, long long min, long long max) {
   auto s = str(n, what);
   if (!s) return std::nullopt;
   long long v = 0;
   auto [p, ec] = std::from_chars(s->data(), s->data() + s->size(), v);
   if (ec != std::errc() || p != s->data() + s->size() || v < min || v > max) {
-    error(n.Mark(), std::string(what) + " must be an integer from " + std::to_string(min) + " to " +
+    error(n.mark(), std::string(what) + " must be an integer from " + std::to_string(min) + " to " +
                         std::to_string(max) + ", got '" + *s + "'");
     return std::nullopt;
   }
   return v;
 }
 
-std::optional<bool> YamlReader::boolean(const YAML::Node& n, std::string_view what) {
+std::optional<bool> YamlReader::boolean(const yaml::Node& n, std::string_view what) {
   auto s = str(n, what);
   if (!s) return std::nullopt;
   if (*s == "true") return true;
   if (*s == "false") return false;
-  error(n.Mark(), std::string(what) + " must be true or false, got '" + *s + "'");
+  error(n.mark(), std::string(what) + " must be true or false, got '" + *s + "'");
   return std::nullopt;
 }
 
-std::optional<unsigned> YamlReader::octal_mode(const YAML::Node& n, std::string_view what) {
+std::optional<unsigned> YamlReader::octal_mode(const yaml::Node& n, std::string_view what) {
   auto s = str(n, what);
   if (!s) return std::nullopt;
   std::string_view v = *s;
@@ -133,16 +133,16 @@ std::optional<unsigned> YamlReader::octal_mode(const YAML::Node& n, std::string_
   unsigned mode = 0;
   auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), mode, 8);
   if (v.empty() || ec != std::errc() || p != v.data() + v.size() || mode > 07777) {
-    error(n.Mark(), std::string(what) + " must be an octal mode such as 0o755 or 1777, got '" + *s + "'");
+    error(n.mark(), std::string(what) + " must be an octal mode such as 0o755 or 1777, got '" + *s + "'");
     return std::nullopt;
   }
   return mode;
 }
 
-std::vector<std::string> YamlReader::str_list(const YAML::Node& n, std::string_view what) {
+std::vector<std::string> YamlReader::str_list(const yaml::Node& n, std::string_view what) {
   std::vector<std::string> out;
   if (!n.IsSequence()) {
-    error(n.Mark(), std::string(what) + " must be a sequence, not " + std::string(kind_name(n)));
+    error(n.mark(), std::string(what) + " must be a sequence, not " + std::string(kind_name(n)));
     return out;
   }
   for (const auto& item : n)
@@ -150,10 +150,10 @@ std::vector<std::string> YamlReader::str_list(const YAML::Node& n, std::string_v
   return out;
 }
 
-std::map<std::string, std::string> YamlReader::str_map(const YAML::Node& n, std::string_view what) {
+std::map<std::string, std::string> YamlReader::str_map(const yaml::Node& n, std::string_view what) {
   std::map<std::string, std::string> out;
   if (!n.IsMap()) {
-    error(n.Mark(), std::string(what) + " must be a mapping, not " + std::string(kind_name(n)));
+    error(n.mark(), std::string(what) + " must be a mapping, not " + std::string(kind_name(n)));
     return out;
   }
   for (const auto& kv : n)
@@ -161,7 +161,7 @@ std::map<std::string, std::string> YamlReader::str_map(const YAML::Node& n, std:
   return out;
 }
 
-std::vector<std::string> YamlReader::command(const YAML::Node& n, std::string_view what) {
+std::vector<std::string> YamlReader::command(const yaml::Node& n, std::string_view what) {
   if (n.IsSequence()) return str_list(n, what);
   std::vector<std::string> out;
   if (auto s = str(n, what)) {
@@ -177,8 +177,8 @@ std::vector<std::string> YamlReader::command(const YAML::Node& n, std::string_vi
   return out;
 }
 
-Location YamlReader::inside_scalar(const YAML::Node& n, std::string_view needle, std::size_t nth) const {
-  const YAML::Mark m = n.Mark();
+Location YamlReader::inside_scalar(const yaml::Node& n, std::string_view needle, std::size_t nth) const {
+  const yaml::Mark m = n.mark();
   if (m.pos < 0) return {m_file, 1, 1};
   std::size_t pos = static_cast<std::size_t>(m.pos);
   for (std::size_t k = 0;; ++k) {

@@ -141,9 +141,9 @@ TEST_CASE("non-UTF-8, binary and empty files", "[recipe]") {
 
 TEST_CASE("YAML syntax errors carry the position", "[recipe]") {
   CHECK(errors_of("package:\n  name: [zlib\n") ==
-        "recipes/packages/t.yaml:3:1: YAML syntax error: end of sequence flow not found");
+        "recipes/packages/t.yaml:3:1: YAML syntax error: did not find expected ',' or ']' (while parsing a flow sequence)");
   CHECK(errors_of("package:\n  name: zlib\n   - x: y\n") ==
-        "recipes/packages/t.yaml:3:7: YAML syntax error: illegal map value\n"
+        "recipes/packages/t.yaml:3:7: YAML syntax error: mapping values are not allowed in this context\n"
         "       - x: y\n"
         "          ^");
 }
