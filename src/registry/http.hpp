@@ -53,7 +53,8 @@ private:
 class HttpTransport {
 public:
   virtual ~HttpTransport() = default;
-  virtual HttpResponse send(const HttpRequest& req) = 0;
+  /// `extra` headers are sent after req.headers (auth, without copying the request body).
+  virtual HttpResponse send(const HttpRequest& req, const HeaderList& extra) = 0;
 };
 
 /// libcurl transport: TLS verification on, http/https only, keeps connections between requests.

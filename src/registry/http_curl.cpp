@@ -110,7 +110,7 @@ public:
     if (!m_curl) throw Error(ErrorKind::internal, "curl_easy_init failed");
   }
 
-  HttpResponse send(const HttpRequest& req) override {
+  HttpResponse send(const HttpRequest& req, const HeaderList& extra) override {
     CURL* c = m_curl.get();
     curl_easy_reset(c); // keeps the connection cache
     HttpResponse resp;
@@ -124,6 +124,7 @@ public:
       headers.reset(l);
     };
     for (const auto& [k, v] : req.headers) add_header(k + ": " + v);
+    for (const auto& [k, v] : extra) add_header(k + ": " + v);
     add_header("Expect:"); // no 100-continue round trip
 
     check(curl_easy_setopt(c, CURLOPT_URL, req.url.c_str()), "CURLOPT_URL");

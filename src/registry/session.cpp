@@ -71,7 +71,7 @@ Error Session::transport_failure(const TransportError& e, int attempts) const {
   return Error(ErrorKind::registry, msg);
 }
 
-HttpResponse Session::send(HttpRequest req, Retry retry) {
+HttpResponse Session::send(const HttpRequest& req, Retry retry) {
   int attempts = retry == Retry::yes ? std::max(1, m_opts.max_attempts) : 1;
   bool auth_retried = false;
   for (int attempt = 1;; ++attempt) {
@@ -97,18 +97,18 @@ HttpResponse Session::send(HttpRequest req, Retry retry) {
   }
 }
 
-HttpResponse Session::send_once(HttpRequest& req, bool& auth_retried) {
+HttpResponse Session::send_once(const HttpRequest& req, bool& auth_retried) {
   while (true) {
-    HttpRequest r = req;
-    if (!m_auth_header.empty()) r.headers.emplace_back("Authorization", m_auth_header);
-    HttpResponse resp = m_http.send(r);
-    spdlog::debug("{} {} -> {}", r.method, strip_query(r.url), resp.status);
+    HeaderList auth;
+    if (!m_auth_header.empty()) auth.emplace_back("Authorization", m_auth_header);
+    HttpResponse resp = m_http.send(req, auth);
+    spdlog::debug("{} {} -> {}", req.method, strip_query(req.url), resp.status);
     if (resp.status != 401 || auth_retried) return resp;
     auto header = resp.header("www-authenticate");
     if (!header) return resp;
     auto challenges = parse_www_authenticate(*header);
     bool had_auth = !m_auth_header.empty();
-    authenticate(challenges, r, had_auth);
+    authenticate(challenges, req, had_auth);
     auth_retried = true;
     if (m_auth_header.empty()) return resp; // nothing to answer with
   }
@@ -173,7 +173,7 @@ std::string Session::fetch_token(const Challenge& c, const std::vector<std::stri
   int attempts = std::max(1, m_opts.max_attempts);
   for (int attempt = 1;; ++attempt) {
     try {
-      resp = m_http.send(req);
+      resp = m_http.send(req, {});
     } catch (const TransportError& e) {
       if (e.failure() == TransportFailure::connection && attempt < attempts) {
         backoff(attempt);

@@ -36,7 +36,7 @@ public:
   /// connection errors, 5xx and 429 are retried up to max_attempts with doubling backoff; the last
   /// response is returned whatever its status. Throws Error(registry) when no response came (TLS
   /// failures carry an --insecure-registry hint); with Retry::no the TransportError itself.
-  HttpResponse send(HttpRequest req, Retry retry = Retry::yes);
+  HttpResponse send(const HttpRequest& req, Retry retry = Retry::yes);
   /// Error(registry) "<METHOD> <url>: <status> <reason>: <registry error>" with an auth hint on 401/403.
   Error failure(const HttpRequest& req, const HttpResponse& resp) const;
   /// Sleeps before attempt `attempt` + 1 (attempt counts from 1).
@@ -45,7 +45,7 @@ public:
   Error transport_failure(const TransportError& e, int attempts) const;
 
 private:
-  HttpResponse send_once(HttpRequest& req, bool& auth_retried);
+  HttpResponse send_once(const HttpRequest& req, bool& auth_retried);
   void authenticate(const std::vector<Challenge>& challenges, const HttpRequest& req, bool force_refresh);
   std::string fetch_token(const Challenge& c, const std::vector<std::string>& scopes);
 
