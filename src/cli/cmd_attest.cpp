@@ -1,5 +1,8 @@
 // keygen, sign, verify: the CLI over echo::attest.
 #include "cli/commands.hpp"
+#include "cli/registry_flags.hpp"
+#include "echo/registry/client.hpp"
+#include "echo/registry/reference.hpp"
 
 #include "echo/attest/attach.hpp"
 #include "echo/attest/signer.hpp"
@@ -135,6 +138,7 @@ void run_sign(const SignOptions& o) {
 
 struct VerifyOptions {
   std::string layout, key;
+  std::shared_ptr<RegistryFlags> registry;
   attest::Expectations e;
   std::vector<std::string> params;
 };
@@ -152,7 +156,17 @@ void run_verify(VerifyOptions& o, const GlobalOptions& g) {
     throw Error(ErrorKind::usage, err.what());
   }
   with_context(o.key, [&] { return attest::public_key_id(pem); }); // bad key: Error(signature) naming the file
-  auto checks = attest::verify_layout(o.layout, pem, o.e);
+  // REF form: pull the image and its cosign attachments into a private layout, then verify that.
+  std::optional<TempDir> pulled;
+  std::string layout = o.layout;
+  if (!fs::is_directory(o.layout)) {
+    auto ref = registry::Reference::parse(o.layout);
+    pulled.emplace();
+    layout = (pulled->path() / "layout").string();
+    with_context("pulling " + ref.str(), [&] { return registry::pull(ref, layout, registry_options(*o.registry)); });
+    if (o.e.ref.empty() && !ref.tag.empty()) o.e.ref = ref.tag;
+  }
+  auto checks = attest::verify_layout(layout, pem, o.e);
   if (g.json) {
     nlohmann::ordered_json out;
     out["layout"] = o.layout;
@@ -198,8 +212,11 @@ void add_attest_commands(CLI::App& app, GlobalOptions& g) {
   s->callback([so] { run_sign(*so); });
 
   auto vo = std::make_shared<VerifyOptions>();
-  auto* v = app.add_subcommand("verify", "Verify an image in an OCI layout: blobs, signature, provenance, expectations");
-  v->add_option("LAYOUT", vo->layout, "OCI image layout directory")->required()->type_name("DIR");
+  auto* v = app.add_subcommand("verify", "Verify an image (an OCI layout, or a registry reference that is pulled "
+                                         "first): blobs, signature, provenance, expectations");
+  v->add_option("IMAGE", vo->layout, "OCI image layout directory, or REGISTRY/REPO[:TAG|@DIGEST]")->required()
+      ->type_name("DIR|REF");
+  vo->registry = add_registry_flags(*v);
   v->add_option("--key", vo->key, "Public key PEM file")->required()->type_name("FILE");
   v->add_option("--ref", vo->e.ref, "Image tag in the layout (default: the only image)")->type_name("TAG");
   v->add_option("--builder-id", vo->e.builder_id, "Required provenance builder.id")->type_name("URI");
