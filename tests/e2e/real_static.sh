@@ -22,6 +22,17 @@ set +e; bash "$ECHO_SOURCE_DIR/tests/lib/debian-sources.sh" "$cache/distdir" "$E
 [ $rc = 0 ] || fail "tests/lib/debian-sources.sh failed (exit $rc): a source does not match its recipe"
 echo "time: sources ready in $(since "$t") s"
 
+# 1b. The helper refuses a file whose sha256 is not the recipe's (here: a recipe copy naming another sha256 for
+# tzdata); nothing is stored under the upstream name.
+mkdir -p "$T/bad/recipes" "$T/bad/dist"
+cp "$ECHO_SOURCE_DIR"/recipes/packages/*.yaml "$T/bad/recipes/"
+sed -i 's/114543d9f19a6bfeb5bca43686aea173d38755a3db1f2eec112647ae92c6f544/1111111111111111111111111111111111111111111111111111111111111111/' "$T/bad/recipes/tzdata.yaml"
+for f in musl-1.2.3.tar.gz hello-2.10.tar.gz nss-3.87.1.tar.gz; do cp "$cache/distdir/$f" "$T/bad/dist/"; done
+expect_fail 1 bash "$ECHO_SOURCE_DIR/tests/lib/debian-sources.sh" "$T/bad/dist" "$T/bad/recipes"
+assert_contains "$T/err" "debian-sources: tzdata_2026b.orig.tar.gz from Debian (tzdata=2026b-0+deb12u1) has sha256 114543d9f19a6bfeb5bca43686aea173d38755a3db1f2eec112647ae92c6f544, but the recipe names 1111111111111111111111111111111111111111111111111111111111111111 for upstream's tzdata2026b.tar.gz: not the upstream file; refusing to use it"
+[ ! -e "$T/bad/dist/tzdata2026b.tar.gz" ] || fail "the helper stored a file that does not match the recipe"
+rm -rf "$T/bad"
+
 # Two copies of the recipes in different directories: paths must not leak into the image.
 for d in a b; do mkdir -p "$T/$d" && cp -r "$ECHO_SOURCE_DIR/recipes" "$T/$d/recipes"; done
 "$ECHO_BUILD" keygen --out-key "$T/key.pem" --out-pub "$T/pub.pem" >/dev/null
