@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <mutex>
 #include <set>
+#include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
 
@@ -30,7 +31,7 @@ namespace echo::build {
 
 namespace {
 
-constexpr int k_key_version = 1;
+constexpr int k_key_version = 2; // 2: output trees carry SOURCE_DATE_EPOCH mtimes
 constexpr const char* k_platform = "linux/amd64";
 
 source::FetchOptions fetch_options(const BuildOptions& o) {
@@ -71,6 +72,20 @@ void prepare_sources(const recipe::PackageRecipe& r, const fs::path& work, const
   }
   for (const auto& p : r.patches)
     with_context("package " + r.name, [&] { source::apply_patch(p.path, work, 1); });
+}
+
+// Sets every entry of the output tree to SOURCE_DATE_EPOCH (links themselves, never their targets), so the
+// stored tree does not depend on when it was built, nor on mtimes a step copied from the sources.
+void normalize_times(const fs::path& root, std::int64_t epoch) {
+  const struct timespec times[2] = {{static_cast<time_t>(epoch), 0}, {static_cast<time_t>(epoch), 0}};
+  auto set = [&](const fs::path& p) {
+    if (::utimensat(AT_FDCWD, p.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0)
+      throw_errno(ErrorKind::build, "cannot set the time of " + p.string());
+  };
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) set(it->path());
+  if (ec) throw Error(ErrorKind::build, "cannot walk " + root.string() + ": " + ec.message());
+  set(root); // last: setting the children's times does not touch a directory's own mtime, but be explicit
 }
 
 std::string tail_lines(const fs::path& log, int n) {
@@ -291,6 +306,7 @@ private:
       ::close(fd);
       double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       remove_tree(work);
+      normalize_times(dest, m_opts.source_date_epoch);
       std::string log_sha = sha256_file(log);
       nlohmann::json meta = {{"name", r.name},           {"version", r.full_version()}, {"key", key},
                              {"recipeSha256", r.content_sha256}, {"logSha256", log_sha}, {"seconds", secs},
