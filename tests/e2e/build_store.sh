@@ -10,9 +10,9 @@ eb() { "$ECHO_BUILD" --recipes "$R" --store "$STORE" --cache-dir "$CACHE" "$@"; 
 # key_of JSON-FILE: the key of the final summary line of `build --json`.
 json_field() { /usr/bin/python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().splitlines()[-1])[sys.argv[2]])' "$1" "$2"; }
 no_tmp() { ! ls -A "$STORE" | grep -q '^\.tmp-' || { ls -la "$STORE"; fail "$1: a .tmp-* directory is left in the store"; }; }
-# tree_digest DIR: names, types, modes, sizes, link targets and contents of a tree, one line per entry.
+# tree_digest DIR: names, types, modes, sizes, mtimes, link targets and contents of a tree.
 tree_digest() {
-  (cd "$1" && find . -printf '%P %y %m %s %l\n' | LC_ALL=C sort && find . -type f -print0 | LC_ALL=C sort -z |
+  (cd "$1" && find . -printf '%p %y %m %s %T@ %l\n' | LC_ALL=C sort && find . -type f -print0 | LC_ALL=C sort -z |
     xargs -0r sha256sum)
 }
 
@@ -84,6 +84,9 @@ ka=$(json_field "$T/ha.json" key) kb=$(json_field "$T/hb.json" key)
 tree_digest "$(json_field "$T/ha.json" output)" >"$T/ta"
 tree_digest "$(json_field "$T/hb.json" output)" >"$T/tb"
 grep -q ' f ' "$T/ta" || fail "echo-hello's output has no files"
+# Every mtime is SOURCE_DATE_EPOCH (default 315532800), not the build time.
+awk '$2 ~ /^[dfl]$/ && $5 != "315532800.0000000000" {bad=1; print} END {exit bad}' "$T/ta" ||
+  fail "echo-hello's output has mtimes other than SOURCE_DATE_EPOCH"
 diff "$T/ta" "$T/tb" || fail "echo-hello's output trees differ between the two checkouts"
 echo "ok: echo-hello bit-identical from two checkouts (-j1/-j2), key $ka, $(grep -c ' f ' "$T/ta") files"
 
