@@ -157,9 +157,13 @@ attack forkbomb "fork bomb stopped after " "Resource temporarily unavailable"
 n=$(sed -n 's/.*fork bomb stopped after \([0-9]*\) processes.*/\1/p' "$T/err")
 [ "$n" -le 1024 ] || fail "the fork bomb made $n processes (limit 1024)"
 echo "fork bomb held at $n processes"
-recipe shellbomb 'b() { b | b & }; b; sleep 3; echo "shell bomb survived"; exit 1' "options:
+recipe shellbomb 'b() { b | b & }; (b) 2>/tmp/bomb.err; sleep 3
+echo "shell bomb: $(grep -c "Cannot fork" /tmp/bomb.err) x Cannot fork"; exit 1' "options:
   timeout: 30"
-attack shellbomb "shell bomb survived"
+# Either the report line (N > 0) or, when the limit also stopped the step's own shell, its "Cannot fork".
+attack shellbomb "Cannot fork"
+nfail=$(sed -n 's/^shell bomb: \([0-9]*\) x Cannot fork$/\1/p' "$T/err")
+[ "${nfail:-1}" -gt 0 ] || fail "the shell fork bomb never hit the process limit"
 sleep 0.5
 pgrep -f /tmp/attack >/dev/null && fail "attack processes survived the build"
 /bin/true || fail "the host cannot fork any more"

@@ -138,7 +138,7 @@ done
 # kill -9 of echo-build alone (not its group): the sandbox dies with it (PDEATHSIG).
 "$ECHO_BUILD" --recipes "$R" --store "$STORE" --cache-dir "$CACHE" build slow >/dev/null 2>&1 &
 pid=$!
-for _ in $(seq 100); do pgrep -fx "$marker" >/dev/null && break; sleep 0.05; done
+for _ in $(seq 300); do pgrep -fx "$marker" >/dev/null && break; sleep 0.05; done
 pgrep -fx "$marker" >/dev/null || fail "the slow step did not start"
 kill -9 "$pid"
 wait "$pid" 2>/dev/null || true
@@ -150,7 +150,7 @@ echo "ok: kill -9 of echo-build alone, no orphan, then a correct rebuild"
 # 4. Ctrl-C (SIGINT) during a step: the sandbox is gone, exit non-zero, the store clean.
 "$ECHO_BUILD" --recipes "$R" --store "$STORE" --cache-dir "$CACHE" build slow >"$T/out" 2>"$T/err" &
 pid=$!
-for _ in $(seq 100); do pgrep -fx "$marker" >/dev/null && break; sleep 0.05; done
+for _ in $(seq 300); do pgrep -fx "$marker" >/dev/null && break; sleep 0.05; done
 pgrep -fx "$marker" >/dev/null || fail "the slow step did not start"
 kill -INT "$pid"
 set +e; wait "$pid"; rc=$?; set -e
