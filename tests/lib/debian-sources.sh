@@ -2,7 +2,7 @@
 # debian-sources.sh DISTDIR [PACKAGE_RECIPE_DIR]
 #
 # Fills DISTDIR with the upstream release files our real recipes (recipes/packages/{musl,hello,tzdata,
-# ca-certificates}.yaml) need, taken from Debian bookworm's source packages: Debian ships most upstream
+# ca-certificates,busybox}.yaml) need, taken from Debian bookworm's source packages: Debian ships most upstream
 # release tarballs byte for byte as NAME_VERSION.orig.tar.*. Each file is stored under its upstream name
 # (musl-1.2.3.tar.gz, ...), which is how `echo-build --distdir` finds it.
 #
@@ -28,6 +28,7 @@ files=(
   "hello=2.10-3             hello_2.10.orig.tar.gz    hello-2.10.tar.gz"
   "tzdata=2026b-0+deb12u1   tzdata_2026b.orig.tar.gz  tzdata2026b.tar.gz"
   "nss=2:3.87.1-1+deb12u2   nss_3.87.1.orig.tar.gz    nss-3.87.1.tar.gz"
+  "busybox=1:1.35.0-4+deb12u1 busybox_1.35.0.orig.tar.bz2 busybox-1.35.0.tar.bz2"
 )
 
 unavailable() { echo "debian-sources: cannot fetch sources here: $*" >&2; exit 77; }
