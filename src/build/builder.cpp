@@ -149,10 +149,20 @@ std::unique_ptr<sandbox::Runner> make_runner(Isolation iso) {
   return sandbox::make_namespace_runner();
 }
 
+// The sandbox binds host paths by absolute name, and logs and outputs are reported to the user: resolve a
+// relative --store / --cache-dir / --distdir / --toolchain-root against the current directory once, up front.
+BuildOptions with_absolute_paths(BuildOptions o) {
+  o.store_dir = fs::absolute(o.store_dir).lexically_normal();
+  o.cache_dir = fs::absolute(o.cache_dir).lexically_normal();
+  o.toolchain_root = fs::absolute(o.toolchain_root).lexically_normal();
+  for (auto& d : o.distdirs) d = fs::absolute(d).lexically_normal();
+  return o;
+}
+
 class Builder {
 public:
   Builder(const resolve::Plan& plan, const BuildOptions& opts)
-      : m_plan(plan), m_opts(opts), m_store(opts.store_dir) {}
+      : m_plan(plan), m_opts(with_absolute_paths(opts)), m_store(m_opts.store_dir) {}
 
   BuildResult run() {
     m_store.clean_stale();
@@ -178,7 +188,7 @@ public:
 
 private:
   const resolve::Plan& m_plan;
-  const BuildOptions& m_opts;
+  const BuildOptions m_opts;
   Store m_store;
   std::map<std::string, std::string> m_keys;
   std::map<std::string, PackageOutput> m_outputs;
@@ -369,7 +379,8 @@ std::map<std::string, std::string> plan_keys(const resolve::Plan& plan, const To
 
 BuildResult build(const resolve::Plan& plan, const BuildOptions& opts) { return Builder(plan, opts).run(); }
 
-std::size_t fetch_sources(const resolve::Plan& plan, const BuildOptions& opts) {
+std::size_t fetch_sources(const resolve::Plan& plan, const BuildOptions& options) {
+  const BuildOptions opts = with_absolute_paths(options);
   Store store(opts.store_dir);
   auto keys = plan_keys(plan, identify_toolchain(opts.toolchain_root, opts.cache_dir / "toolchain.json"),
                         opts.source_date_epoch);
@@ -386,7 +397,8 @@ std::size_t fetch_sources(const resolve::Plan& plan, const BuildOptions& opts) {
   return n;
 }
 
-int shell(const resolve::Plan& plan, const std::string& package, const BuildOptions& opts) {
+int shell(const resolve::Plan& plan, const std::string& package, const BuildOptions& options) {
+  const BuildOptions opts = with_absolute_paths(options);
   auto it = plan.packages.find(package);
   if (it == plan.packages.end()) throw Error(ErrorKind::usage, "package '" + package + "' is not in the plan");
   // Build the dependencies first (cached when already built).
