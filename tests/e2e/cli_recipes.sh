@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Issue 2 through the real CLI: plan/graph/lock/lint output and exit codes, --locked, --recipes overrides,
+# and that lint reports every error with file:line:col.
+. "$(dirname "$0")/../lib/common.sh"
+EB=$ECHO_BUILD
+cd "$T"
+cp -r "$ECHO_SOURCE_DIR/recipes" "$T/recipes"
+
+"$EB" plan recipes/images/example.yaml >"$T/plan.txt"
+assert_contains "$T/plan.txt" "packages in the image: echo-hello@1.0.0-r0"
+"$EB" --json plan example >"$T/plan.json"
+python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["runtimeClosure"]==["echo-hello"], j' "$T/plan.json"
+"$EB" graph example --format dot >"$T/graph.dot"
+assert_contains "$T/graph.dot" '"image:example" -> "echo-hello";'
+
+# --locked without a lockfile: recipe error (3) naming the lockfile.
+expect_fail 3 "$EB" --locked plan example
+assert_contains "$T/err" "--locked: echo.lock does not exist; run 'echo-build lock' to update it"
+"$EB" lock >/dev/null
+"$EB" --locked plan example >/dev/null
+"$EB" lock --check >/dev/null
+# A CRLF checkout of the same recipes is not stale.
+sed -i 's/$/\r/' recipes/packages/echo-hello.yaml
+"$EB" --locked plan example >/dev/null || fail "CRLF line endings made the lockfile stale"
+# An edited recipe is.
+printf '# edited\n' >>recipes/packages/echo-hello.yaml
+expect_fail 3 "$EB" --locked plan example
+assert_contains "$T/err" "is stale: recipe 'echo-hello' (recipes/packages/echo-hello.yaml) changed"
+expect_fail 3 "$EB" lock --check
+
+# --recipes: a later directory overrides an earlier one, with a warning naming both files.
+mkdir -p "$T/overlay"
+sed 's/Greeting program/Overridden greeting program/' "$ECHO_SOURCE_DIR/recipes/packages/echo-hello.yaml" >"$T/overlay/echo-hello.yaml"
+cp -r "$ECHO_SOURCE_DIR/recipes/packages/echo-hello" "$T/overlay/"
+"$EB" --recipes recipes --recipes overlay plan example >/dev/null 2>"$T/warn.txt"
+assert_contains "$T/warn.txt" "overlay/echo-hello.yaml overrides recipes/packages/echo-hello.yaml"
+
+# lint: every error, with positions, exit 3.
+mkdir -p "$T/bad"
+printf 'package:\n  name: a\n  version: 1.0\n  licence: MIT\npipeline:\n  - runs: make -j${{build.job}}\n' >"$T/bad/a.yaml"
+printf 'image:\n  name: i\ncontents:\n  packages: [nope]\n' >"$T/bad/i.yaml"
+: >"$T/bad/empty.yaml"
+expect_fail 3 "$EB" lint "$T/bad"
+assert_contains "$T/err" "$T/bad/a.yaml:4:3: unknown key 'licence' in 'package' (did you mean 'license'?)"
+assert_contains "$T/err" "$T/bad/a.yaml:6:18: unknown variable 'build.job' (did you mean 'build.jobs'?)"
+assert_contains "$T/err" "$T/bad/empty.yaml:1:1: empty recipe"
+assert_contains "$T/err" "$T/bad/i.yaml:4:14: image package on 'nope': no package recipe has that name"
+assert_contains "$T/err" "5 errors found"
+"$EB" lint recipes >/dev/null || fail "shipped recipes do not lint"
+
+# Usage errors exit 2; --help works on every subcommand.
+expect_fail 2 "$EB" plan
+expect_fail 2 "$EB" no-such-command
+for c in plan graph lock lint fetch build shell push pull keygen sign verify; do
+  "$EB" "$c" --help >/dev/null || fail "$c --help failed"
+done
+expect_fail 2 "$EB" plan no-such-image
+assert_contains "$T/err" "no image or package recipe named 'no-such-image' in recipes"
+echo PASS
