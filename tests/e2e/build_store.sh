@@ -73,6 +73,32 @@ eb --json build keyed >"$T/b.json" 2>/dev/null
 [ "$(json_field "$T/b.json" key)" = "$k_before" ] && [ "$(json_field "$T/b.json" cached)" = True ] ||
   fail "an unchanged recipe after rebuilds is not a cache hit"
 
+# A relative --store and --cache-dir work (the sandbox binds need absolute paths) and report absolute outputs.
+(cd "$T" && "$ECHO_BUILD" --recipes recipes --store rel-store --cache-dir rel-cache --json build keyed) \
+  >"$T/rel.json" 2>"$T/err" || { cat "$T/err"; fail "a build with a relative --store failed"; }
+[ "$(json_field "$T/rel.json" output)" = "$T/rel-store/$prev/root" ] || fail "relative store: $(cat "$T/rel.json")"
+echo "ok: relative --store/--cache-dir"
+
+# A failing step that leaves read-only directories and an unreadable file behind: the store is still clean.
+cat >"$R/packages/readonly.yaml" <<'Y'
+package:
+  name: readonly
+  version: 1.0.0
+  license: MIT
+pipeline:
+  - name: leave-readonly
+    runs: |
+      mkdir -p ro/sub ${{targets.destdir}}/ro/sub
+      touch ro/sub/f ${{targets.destdir}}/ro/sub/f
+      chmod 0 ro/sub/f ${{targets.destdir}}/ro/sub/f
+      chmod 0555 ro/sub ro ${{targets.destdir}}/ro/sub ${{targets.destdir}}/ro
+      echo "left read-only trees"; exit 1
+Y
+expect_fail 6 eb build readonly
+assert_contains "$T/err" "left read-only trees"
+no_tmp "a failed step with read-only trees"
+echo "ok: a failed step with read-only trees leaves the store clean"
+
 # 2. The example from two checkouts in different directories, -j1 and -j2, different stores: identical.
 for c in a b; do mkdir -p "$T/$c/deeper"; cp -a "$ECHO_SOURCE_DIR/recipes" "$T/$c/$([ $c = b ] && echo deeper/)"; done
 "$ECHO_BUILD" --recipes "$T/a/recipes" --store "$T/sa" --cache-dir "$T/ca" -j 1 --json build echo-hello \
