@@ -22,6 +22,22 @@ as_user test -x "$ECHO_BUILD" || skip "$ECHO_BUILD is not executable by cloudsdk
 as_user test -r "$ECHO_SOURCE_DIR/tests/lib/common.sh" || skip "$ECHO_SOURCE_DIR is not readable by cloudsdk"
 
 cd "$T/tmp"
+# The example built as root and as cloudsdk: same store key, same tree (names, modes, sizes, mtimes, bytes).
+tree_digest() {
+  (cd "$1" && find . -printf '%p %y %m %s %T@ %l\n' | LC_ALL=C sort && find . -type f -print0 | LC_ALL=C sort -z |
+    xargs -0r sha256sum)
+}
+"$ECHO_BUILD" --recipes "$ECHO_SOURCE_DIR/recipes" --store "$T/root-store" --cache-dir "$T/root-cache" build echo-hello \
+  >"$T/root.out" 2>"$T/err" || { cat "$T/err"; fail "echo-hello as root failed"; }
+as_user "$ECHO_BUILD" --recipes "$ECHO_SOURCE_DIR/recipes" --store "$T/home/store" --cache-dir "$T/home/cache" \
+  build echo-hello >"$T/user.out" 2>"$T/err" || { cat "$T/err"; fail "echo-hello as cloudsdk failed"; }
+root_out=$(sed -n 's/^echo-hello [^:]*: //p' "$T/root.out") user_out=$(sed -n 's/^echo-hello [^:]*: //p' "$T/user.out")
+[ "$(basename "$(dirname "$root_out")")" = "$(basename "$(dirname "$user_out")")" ] ||
+  fail "store keys differ between root and cloudsdk: $root_out vs $user_out"
+diff <(tree_digest "$root_out") <(tree_digest "$user_out") || fail "echo-hello differs between root and cloudsdk"
+[ "$(stat -c %u "$user_out/usr/bin/echo-hello")" = "$uid" ] || fail "cloudsdk's output is not owned by uid $uid"
+echo "ok: echo-hello identical (key and tree) as root and as cloudsdk"
+
 for t in build_adversarial build_store source_archives; do
   echo "=== $t as cloudsdk (uid $uid)"
   set +e; as_user bash "$ECHO_SOURCE_DIR/tests/e2e/$t.sh"; rc=$?; set -e
