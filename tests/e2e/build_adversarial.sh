@@ -139,6 +139,19 @@ pids=$(sed -n 's/^pids: //p' "$T/err")
 [ -n "$pids" ] || fail "no pid list in the log"
 for p in $pids; do [ "$p" -lt 20 ] || fail "the sandbox sees pid $p (host processes visible?): $pids"; done
 
+# Host environment and identity do not leak: a secret variable, the host name, the user.
+export ECHO_E2E_SECRET=hunter2
+recipe env-leak 'echo "secret=${ECHO_E2E_SECRET:-unset} host=$(hostname) user=$(id -u) home=$HOME"; exit 1'
+attack env-leak "secret=unset host=echo-build user=0 home=/build"
+
+# A daemon left running by a successful step does not survive the step.
+recipe daemon "(sleep 7$$ &); setsid sleep 8$$ & echo started"
+eb build daemon >/dev/null 2>"$T/err" || { cat "$T/err"; fail "the daemon recipe failed"; }
+sleep 0.3
+pgrep -fx "sleep [78]$$" >/dev/null && fail "a background process of a finished step survived"
+rm -rf "${STORE:?}"/*
+echo "ok: no daemon survives its step"
+
 # 6. ptrace, mount, sethostname: EPERM from the seccomp filter.
 recipe ptrace-traceme "$compile && /tmp/attack traceme"
 attack ptrace-traceme "ptrace(PTRACE_TRACEME): Operation not permitted"
