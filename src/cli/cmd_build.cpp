@@ -164,7 +164,7 @@ void swap_in(const fs::path& tmp, const fs::path& out) {
   if (had) remove_tree(old);
 }
 
-void run_build(const GlobalOptions& g, const BuildFlags& f, const std::string& target) {
+void run_build(const GlobalOptions& g, const BuildFlags& f, const RegistryFlags& rflags, const std::string& target) {
   std::string started = utc_now();
   auto t0 = std::chrono::steady_clock::now();
   Resolved r = resolve_target(g, target);
@@ -250,7 +250,7 @@ void run_build(const GlobalOptions& g, const BuildFlags& f, const std::string& t
                             {"compressedBytes", image.report.compressed_bytes}};
   if (!f.push_ref.empty()) {
     auto ref = registry::Reference::parse(f.push_ref);
-    auto ropts = registry_options(RegistryFlags{});
+    auto ropts = registry_options(rflags);
     auto res = registry::push(out, ref, f.extra_tags, ropts);
     summary["pushed"] = {{"reference", ref.str()}, {"digest", res.digest}, {"tags", res.tags},
                          {"attachments", res.attachments}};
@@ -306,14 +306,7 @@ void add_build_commands(CLI::App& app, GlobalOptions& g) {
                                                    "recorded in the provenance)");
     auto rflags = add_registry_flags(*cmd);
     cmd->callback([&g, target, f, rflags] {
-      // Registry flags apply through the environment the client reads, so build and push share them.
-      if (!rflags->insecure_registries.empty()) {
-        std::string v;
-        if (const char* e = std::getenv("ECHO_INSECURE_REGISTRIES"); e && *e) v = e;
-        for (const auto& h : rflags->insecure_registries) v += (v.empty() ? "" : ",") + h;
-        ::setenv("ECHO_INSECURE_REGISTRIES", v.c_str(), 1);
-      }
-      run_build(g, *f, *target);
+      run_build(g, *f, *rflags, *target);
     });
   }
   {

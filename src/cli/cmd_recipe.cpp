@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <iostream>
+#include <set>
 
 namespace fs = std::filesystem;
 
@@ -70,13 +71,30 @@ void add_recipe_commands(CLI::App& app, GlobalOptions& g) {
     std::cout << (*format == "dot" ? resolve::plan_dot(r.plan) : resolve::plan_json(r.plan));
   });
 
-  auto* lock = app.add_subcommand("lock", "Resolve every image recipe and write the lockfile (echo.lock)");
+  auto* lock = app.add_subcommand("lock", "Resolve every image and package recipe and write the lockfile (echo.lock); "
+                                          "versions already locked stay unless --update");
   auto check = std::make_shared<bool>(false);
+  auto update = std::make_shared<bool>(false);
   lock->add_flag("--check", *check, "Do not write; fail (exit 3) if the lockfile is missing or out of date");
-  lock->callback([&g, check] {
+  lock->add_flag("--update", *update, "Move every package to the highest version the constraints allow");
+  lock->callback([&g, check, update] {
     auto set = load_recipes(g);
+    auto old_lock = resolve::Lockfile::read(g.lockfile);
+    const resolve::Lockfile* prefer = (*update || !old_lock) ? nullptr : &*old_lock;
     std::vector<resolve::Plan> plans;
-    for (const auto& [name, img] : set->images) plans.push_back(resolve::plan_image(*set, img));
+    for (const auto& [name, img] : set->images) plans.push_back(resolve::plan_image(*set, img, prefer));
+    // Packages no image needs are locked too, so `--locked build PACKAGE` works for every recipe.
+    std::set<std::string> covered;
+    for (const auto& p : plans)
+      for (const auto& [n, pp] : p.packages) covered.insert(n);
+    for (const auto& [name, versions] : set->packages) {
+      if (covered.count(name)) continue;
+      recipe::Dependency root;
+      root.name = name;
+      auto p = resolve::plan_package(*set, root, prefer);
+      for (const auto& [n, pp] : p.packages) covered.insert(n);
+      plans.push_back(std::move(p));
+    }
     fs::path lock_path = g.lockfile;
     fs::path dir = lock_path.parent_path().empty() ? fs::path(".") : lock_path.parent_path();
     std::string text = resolve::make_lock(plans, dir).to_json();

@@ -169,7 +169,7 @@ ScannedPackage scan_package(const PackageTree& tree, const Hardening& h, const f
       if (mode & 06000) {
         if (!allowed.count(r.rel))
           throw Error(ErrorKind::build, "package '" + tree.name + "': /" + r.rel + " is setuid/setgid (mode " +
-                                            octal(mode) + "); list it in hardening.allowed_setuid to allow it");
+                                            octal(mode) + "); list it in hardening.allow-setuid to allow it");
         report.setuid_files.push_back("/" + r.rel);
       }
       t.entry.type = LayerEntry::Type::file;

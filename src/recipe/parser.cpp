@@ -209,9 +209,10 @@ std::optional<PackageRecipe> parse_package(YamlReader& r, const yaml::Node& doc,
       }
     if (pkg["version"])
       if (auto s = r.str(pkg["version"], "version")) {
-        if (!is_valid_version(*s))
+        if (!is_valid_version(*s) || s->find(':') != std::string::npos || s->find("-r") != std::string::npos)
           r.error(pkg["version"].mark(), "invalid version '" + *s +
-                                             "' (a version starts with a digit and uses letters, digits and . + ~ _)");
+                                             "' (a version starts with a digit and uses letters, digits and . + ~ _; "
+                                             "epoch and release have their own keys)");
         p.version = *s;
       }
     if (pkg["epoch"])
@@ -392,10 +393,10 @@ std::optional<ImageRecipe> parse_image(YamlReader& r, const yaml::Node& doc, con
     if (l["strategy"])
       if (auto s = r.str(l["strategy"], "strategy")) {
         if (*s != "single" && *s != "per-package" && *s != "origin")
-          r.error(l["strategy"].mark(), "layering strategy must be single or per-package, got '" + *s + "'");
+          r.error(l["strategy"].mark(), "layering strategy must be single or per-package (or its alias origin), got '" + *s + "'");
         img.layering = *s == "origin" ? "per-package" : *s;
       }
-    if (l["budget"]) img.layer_budget = static_cast<int>(r.integer(l["budget"], "budget", 1, 127).value_or(10));
+    if (l["budget"]) img.layer_budget = static_cast<int>(r.integer(l["budget"], "budget", 2, 127).value_or(10));
   }
   if (const yaml::Node h = doc["hardening"];
       h && r.check_map(h, "'hardening'", {"strip", "docs", "headers", "static", "pkgconfig", "libtool", "allow-setuid"})) {

@@ -223,7 +223,7 @@ TEST_CASE("setuid files are refused unless allowed", "[image]") {
   auto pkg = text_package(tmp.path() / "shadow", "shadow", "usr/bin/su", "su");
   ::chmod((pkg.root / "usr/bin/su").c_str(), 04755);
   CHECK(error_of(base_spec(), {pkg}, tmp.path() / "out") ==
-        "package 'shadow': /usr/bin/su is setuid/setgid (mode 4755); list it in hardening.allowed_setuid to allow it");
+        "package 'shadow': /usr/bin/su is setuid/setgid (mode 4755); list it in hardening.allow-setuid to allow it");
   ImageSpec spec = base_spec();
   spec.hardening.allowed_setuid = {"/usr/bin/su"};
   auto img = assemble(spec, {pkg}, tmp.path() / "out");

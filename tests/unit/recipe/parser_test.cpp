@@ -156,7 +156,8 @@ TEST_CASE("every error is reported, not just the first", "[recipe]") {
   CHECK(d.items()[1].message == "missing required key 'license' in 'package'");
   CHECK(d.items()[2].message == "invalid package name 'Bad Name' (use lower-case letters, digits and . _ + -)");
   CHECK(d.items()[3].message ==
-        "invalid version 'x1' (a version starts with a digit and uses letters, digits and . + ~ _)");
+        "invalid version 'x1' (a version starts with a digit and uses letters, digits and . + ~ _; epoch and release "
+        "have their own keys)");
   CHECK(d.items()[4].message == "pipeline must be a non-empty sequence of steps");
 }
 
