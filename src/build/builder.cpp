@@ -247,6 +247,8 @@ private:
             if (ready(n)) return true;
           return false;
         });
+        if (!m_error && sandbox::interrupt_requested())
+          m_error = std::make_exception_ptr(Error(ErrorKind::build, "build interrupted"));
         if (m_error || todo.empty()) return;
         auto it = std::find_if(todo.begin(), todo.end(), [&](const std::string& n) { return ready(n); });
         std::string name = *it;
@@ -298,6 +300,9 @@ private:
       StepContext ctx{r, work, dest, overlays, m_opts};
       auto t0 = std::chrono::steady_clock::now();
       for (const auto& step : r.pipeline) {
+        if (sandbox::interrupt_requested())
+          throw Error(ErrorKind::build, "building " + name + " " + r.full_version() + ": interrupted before step '" +
+                                            step.name + "'");
         std::string banner = "==> " + step.name + "\n";
         (void)!::write(fd, banner.data(), banner.size());
         auto res = m_runner->run(step_spec(ctx, &step, fd));

@@ -21,6 +21,7 @@ struct Slot {
 };
 Slot g_slots[k_slots];
 std::atomic<unsigned long> g_epoch{0};
+std::atomic<bool> g_interrupted{false}; // sticky: set by the SIGINT/SIGTERM handler only
 static_assert(std::atomic<pid_t>::is_always_lock_free && std::atomic<bool>::is_always_lock_free);
 
 } // namespace
@@ -46,7 +47,7 @@ CancelSlot::~CancelSlot() {
 void CancelSlot::arm(pid_t pid, KillTarget target) noexcept {
   auto& s = g_slots[m_index];
   s.pid.store(target == KillTarget::process_group ? -pid : pid);
-  if (g_epoch.load() != m_epoch) {
+  if (g_epoch.load() != m_epoch || g_interrupted.load()) {
     s.cancelled.store(true);
     ::kill(target == KillTarget::process_group ? -pid : pid, SIGKILL);
   }
@@ -72,6 +73,7 @@ void cancel_all() noexcept {
 
 namespace {
 extern "C" void on_interrupt(int sig) {
+  detail::g_interrupted.store(true);
   cancel_all();
   // The first signal cancels the running steps and lets the build unwind; a second one terminates at once.
   struct sigaction dfl {};
@@ -79,6 +81,8 @@ extern "C" void on_interrupt(int sig) {
   sigaction(sig, &dfl, nullptr);
 }
 } // namespace
+
+bool interrupt_requested() noexcept { return detail::g_interrupted.load(); }
 
 void install_interrupt_handlers() {
   struct sigaction sa {};

@@ -45,4 +45,8 @@ void cancel_all() noexcept;
 /// `echo-build shell`, where Ctrl-C belongs to the interactive step).
 void install_interrupt_handlers();
 
+/// True once SIGINT/SIGTERM arrived through those handlers (sticky): steps started afterwards are killed at once,
+/// and the builder starts no new package or step.
+bool interrupt_requested() noexcept;
+
 } // namespace echo::sandbox
