@@ -125,7 +125,7 @@ sandbox::SandboxSpec step_spec(const StepContext& c, const recipe::Step* step, i
               {"TERM", "dumb"},
               {"SOURCE_DATE_EPOCH", std::to_string(c.opts.source_date_epoch)}};
   for (const auto& [k, v] : c.recipe.environment) spec.env[k] = recipe::expand_vars(v, vars);
-  spec.toolchain_root = c.opts.toolchain_root;
+  spec.toolchain_root = toolchain_root_for(c.recipe, c.opts.toolchain_root);
   spec.overlays = c.overlays;
   spec.binds = {{c.work, "/build", sandbox::Access::read_write}, {c.dest, "/dest", sandbox::Access::read_write}};
   spec.hostname = "echo-build";
@@ -169,7 +169,7 @@ public:
     BuildResult result;
     result.isolation = m_opts.isolation;
     result.toolchain = identify_toolchain(m_opts.toolchain_root, m_opts.cache_dir / "toolchain.json");
-    m_keys = plan_keys(m_plan, result.toolchain, m_opts.source_date_epoch);
+    m_keys = plan_keys(m_plan, result.toolchain, m_opts.source_date_epoch, m_opts.cache_dir / "toolchain.json");
     m_total = static_cast<int>(m_plan.packages.size());
     std::deque<std::string> todo;
     for (const auto& wave : m_plan.waves)
@@ -369,15 +369,33 @@ std::string store_key(const recipe::PackageRecipe& r, const std::map<std::string
   return sha256_hex(j.dump());
 }
 
+fs::path toolchain_root_for(const recipe::PackageRecipe& r, const fs::path& fallback) {
+  if (r.toolchain_root.empty()) return fallback;
+  fs::path p = r.toolchain_root;
+  if (p.is_relative()) p = r.file.parent_path() / p;
+  return fs::absolute(p).lexically_normal();
+}
+
 std::map<std::string, std::string> plan_keys(const resolve::Plan& plan, const Toolchain& toolchain,
-                                             std::int64_t source_date_epoch) {
+                                             std::int64_t source_date_epoch, const fs::path& toolchain_cache) {
   std::map<std::string, std::string> keys;
+  std::map<fs::path, Toolchain> custom;
   for (const auto& wave : plan.waves)
     for (const auto& name : wave) {
       const auto& pp = plan.packages.at(name);
       std::map<std::string, std::string> deps;
       for (const auto& d : pp.build_closure) deps[d] = keys.at(d);
-      keys[name] = store_key(*pp.recipe, deps, toolchain, source_date_epoch);
+      const Toolchain* tc = &toolchain;
+      if (!pp.recipe->toolchain_root.empty()) {
+        fs::path root = toolchain_root_for(*pp.recipe, toolchain.root);
+        if (!fs::is_directory(root))
+          throw Error(ErrorKind::build, pp.recipe->file.string() + ": options.toolchain-root " + root.string() +
+                                            " is not a directory");
+        auto it = custom.find(root);
+        if (it == custom.end()) it = custom.emplace(root, identify_toolchain(root, toolchain_cache)).first;
+        tc = &it->second;
+      }
+      keys[name] = store_key(*pp.recipe, deps, *tc, source_date_epoch);
     }
   return keys;
 }

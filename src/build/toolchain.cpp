@@ -66,7 +66,7 @@ Toolchain identify_toolchain(const fs::path& root, const fs::path& cache_file) {
     all.update(name + " " + resolved->string() + " " + digest + "\n");
   }
   t.digest = all.finish_hex();
-  if (dirty) {
+  if (dirty && !cache_file.empty()) {
     try {
       fs::create_directories(cache_file.parent_path());
       write_file_atomic(cache_file, cache.dump());

@@ -189,6 +189,11 @@ BuiltImage assemble(const ImageSpec& spec, const std::vector<PackageTree>& packa
       if (it != digests.end()) f.sha256 = it->second;
       f.size = m.size;
       report.bytes += m.size;
+    } else if (m.entry.type == LayerEntry::Type::hardlink) {
+      // Another name for a file of the image: same content, so the SBOM can list it with its digest.
+      std::string target = m.entry.link_target;
+      if (!target.empty() && target[0] == '/') target.erase(0, 1);
+      if (auto it = digests.find(target); it != digests.end()) f.sha256 = it->second;
     }
     image.files.push_back(std::move(f));
   }

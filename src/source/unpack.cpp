@@ -155,7 +155,7 @@ void extract_into(const fs::path& file, const fs::path& root, int strip, const R
   // Our own checks run first (admit_entry); libarchive's secure flags are the second line of defence.
   // NOABSOLUTEPATHS cannot be set: admitted entries are rewritten to absolute paths under the staging root,
   // which has no symlink in its own path (canonical), so SECURE_SYMLINKS checks every component.
-  archive_write_disk_set_options(out.get(), ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+  archive_write_disk_set_options(out.get(), ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
                                                 ARCHIVE_EXTRACT_SECURE_NODOTDOT);
   archive_entry* e = nullptr;
   for (;;) {

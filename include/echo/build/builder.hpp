@@ -61,8 +61,15 @@ std::string store_key(const recipe::PackageRecipe& r, const std::map<std::string
                       const Toolchain& toolchain, std::int64_t source_date_epoch);
 
 /// The store key of every package of the plan (dependencies first).
+/// A package whose recipe sets options.toolchain-root is keyed with that root's identity instead
+/// (digests cached in toolchain_cache when given).
 std::map<std::string, std::string> plan_keys(const resolve::Plan& plan, const Toolchain& toolchain,
-                                             std::int64_t source_date_epoch);
+                                             std::int64_t source_date_epoch,
+                                             const std::filesystem::path& toolchain_cache = {});
+
+/// The toolchain root a package builds against: its recipe's options.toolchain-root (relative to the recipe's
+/// directory) when set, else `fallback`.
+std::filesystem::path toolchain_root_for(const recipe::PackageRecipe& r, const std::filesystem::path& fallback);
 
 /// Builds every package of the plan not already in the store, in dependency order, up to `jobs` at once.
 /// Throws Error(build) for a failed step (naming the package, the step, the last lines of its log and the

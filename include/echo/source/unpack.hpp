@@ -16,7 +16,8 @@ struct UnpackOptions {
 /// whole archive passed: on any error `dest_dir` is left as it was.
 /// Rejected (Error(ErrorKind::source) naming display_name and the entry): absolute paths, `..`, symlinks or hard
 /// links pointing outside the tree, entries written through a symlink, device nodes, fifos, sockets, setuid and
-/// setgid bits. File modes are kept (0755/0644...); directories always get u+rwx; mtimes are not preserved.
+/// setgid bits. File modes and mtimes are kept (autotools trees rely on the relative times of generated files);
+/// directories always get u+rwx.
 void unpack(const std::filesystem::path& file, const std::filesystem::path& dest_dir, const UnpackOptions& opts,
             std::string_view display_name);
 
