@@ -56,4 +56,6 @@ for c in plan graph lock lint fetch build shell push pull keygen sign verify; do
 done
 expect_fail 2 "$EB" plan no-such-image
 assert_contains "$T/err" "no image or package recipe named 'no-such-image' in recipes"
+# The lockfile committed with the shipped recipes is current.
+(cd "$ECHO_SOURCE_DIR" && "$EB" lock --check >/dev/null) || fail "echo.lock in the repository is stale: run 'echo-build lock'"
 echo PASS
