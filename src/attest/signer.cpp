@@ -1,5 +1,6 @@
 // File/env-var key signer, keygen and ECDSA verification on OpenSSL 3 EVP.
 #include "echo/attest/signer.hpp"
+#include "echo/util/c_handle.hpp"
 
 #include "echo/util/error.hpp"
 #include "echo/util/fs.hpp"
@@ -26,12 +27,6 @@ namespace echo::attest {
 
 namespace {
 
-template <auto Fn> struct CDeleter {
-  template <class T> void operator()(T* p) const noexcept {
-    if (p) Fn(p);
-  }
-};
-template <class T, auto Fn> using CHandle = std::unique_ptr<T, CDeleter<Fn>>;
 using PkeyPtr = CHandle<EVP_PKEY, EVP_PKEY_free>;
 using BioPtr = CHandle<BIO, BIO_free_all>;
 using MdCtxPtr = CHandle<EVP_MD_CTX, EVP_MD_CTX_free>;

@@ -1,6 +1,7 @@
 #include "tar_stream.hpp"
 
 #include "echo/util/error.hpp"
+#include "echo/util/c_handle.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -18,12 +19,6 @@ namespace echo::oci {
 
 namespace {
 
-template <auto Fn> struct CDeleter {
-  template <class T> void operator()(T* p) const noexcept {
-    if (p) Fn(p);
-  }
-};
-template <class T, auto Fn> using CHandle = std::unique_ptr<T, CDeleter<Fn>>;
 using ArchivePtr = CHandle<archive, archive_write_free>;
 using EntryPtr = CHandle<archive_entry, archive_entry_free>;
 

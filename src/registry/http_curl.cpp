@@ -1,4 +1,5 @@
 #include "registry/http.hpp"
+#include "echo/util/c_handle.hpp"
 
 #include <curl/curl.h>
 #include <spdlog/spdlog.h>
@@ -12,12 +13,6 @@ namespace echo::registry {
 
 namespace {
 
-template <auto Fn> struct CDeleter {
-  template <class T> void operator()(T* p) const noexcept {
-    if (p) Fn(p);
-  }
-};
-template <class T, auto Fn> using CHandle = std::unique_ptr<T, CDeleter<Fn>>;
 using CurlPtr = CHandle<CURL, curl_easy_cleanup>;
 using SlistPtr = CHandle<curl_slist, curl_slist_free_all>;
 

@@ -3,6 +3,7 @@
 #include "seccomp_filter.hpp"
 
 #include "echo/util/error.hpp"
+#include "echo/util/c_handle.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -20,11 +21,6 @@
 namespace echo::sandbox::detail {
 namespace {
 
-template <auto Fn> struct CDeleter {
-  template <class T> void operator()(T* p) const noexcept {
-    if (p) Fn(p);
-  }
-};
 using SeccompPtr = std::unique_ptr<void, CDeleter<seccomp_release>>;
 
 void check(int rc, const char* what) {

@@ -1,6 +1,7 @@
 #include "http_download.hpp"
 
 #include "echo/util/error.hpp"
+#include "echo/util/c_handle.hpp"
 #include "echo/util/sha256.hpp"
 
 #include <curl/curl.h>
@@ -20,11 +21,6 @@
 namespace echo::source::detail {
 namespace {
 
-template <auto Fn> struct CDeleter {
-  template <class T> void operator()(T* p) const noexcept {
-    if (p) Fn(p);
-  }
-};
 using CurlPtr = std::unique_ptr<CURL, CDeleter<curl_easy_cleanup>>;
 
 void global_init() {

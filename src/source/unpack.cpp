@@ -1,4 +1,5 @@
 #include "echo/source/unpack.hpp"
+#include "echo/util/c_handle.hpp"
 
 #include "echo/source/fetcher.hpp"
 #include "tree_guard.hpp"
@@ -21,12 +22,6 @@ namespace fs = std::filesystem;
 namespace echo::source {
 namespace {
 
-template <auto Fn> struct CDeleter {
-  template <class T> void operator()(T* p) const noexcept {
-    if (p) Fn(p);
-  }
-};
-template <class T, auto Fn> using CHandle = std::unique_ptr<T, CDeleter<Fn>>;
 using ArchiveReadPtr = CHandle<archive, archive_read_free>;
 using ArchiveWritePtr = CHandle<archive, archive_write_free>;
 
