@@ -125,7 +125,8 @@ sandbox::SandboxSpec step_spec(const StepContext& c, const recipe::Step* step, i
               {"TERM", "dumb"},
               {"SOURCE_DATE_EPOCH", std::to_string(c.opts.source_date_epoch)}};
   for (const auto& [k, v] : c.recipe.environment) spec.env[k] = recipe::expand_vars(v, vars);
-  spec.toolchain_root = toolchain_root_for(c.recipe, c.opts.toolchain_root);
+  spec.toolchain_root =
+      resolve_toolchain_root(toolchain_root_for(c.recipe, c.opts.toolchain_root).string(), c.opts.cache_dir).dir;
   spec.overlays = c.overlays;
   spec.binds = {{c.work, "/build", sandbox::Access::read_write}, {c.dest, "/dest", sandbox::Access::read_write}};
   spec.hostname = "echo-build";
@@ -154,7 +155,7 @@ std::unique_ptr<sandbox::Runner> make_runner(Isolation iso) {
 BuildOptions with_absolute_paths(BuildOptions o) {
   o.store_dir = fs::absolute(o.store_dir).lexically_normal();
   o.cache_dir = fs::absolute(o.cache_dir).lexically_normal();
-  o.toolchain_root = fs::absolute(o.toolchain_root).lexically_normal();
+  o.toolchain_root = absolute_toolchain_spec(o.toolchain_root.string(), {}); // a directory or oci:LAYOUT[:TAG]
   for (auto& d : o.distdirs) d = fs::absolute(d).lexically_normal();
   return o;
 }
@@ -168,7 +169,8 @@ public:
     m_store.clean_stale();
     BuildResult result;
     result.isolation = m_opts.isolation;
-    result.toolchain = identify_toolchain(m_opts.toolchain_root, m_opts.cache_dir / "toolchain.json");
+    result.toolchain = identify_toolchain(resolve_toolchain_root(m_opts.toolchain_root.string(), m_opts.cache_dir),
+                                          m_opts.cache_dir / "toolchain.json");
     m_keys = plan_keys(m_plan, result.toolchain, m_opts.source_date_epoch, m_opts.cache_dir / "toolchain.json");
     m_total = static_cast<int>(m_plan.packages.size());
     std::deque<std::string> todo;
@@ -371,15 +373,13 @@ std::string store_key(const recipe::PackageRecipe& r, const std::map<std::string
 
 fs::path toolchain_root_for(const recipe::PackageRecipe& r, const fs::path& fallback) {
   if (r.toolchain_root.empty()) return fallback;
-  fs::path p = r.toolchain_root;
-  if (p.is_relative()) p = r.file.parent_path() / p;
-  return fs::absolute(p).lexically_normal();
+  return absolute_toolchain_spec(r.toolchain_root, r.file.parent_path()); // a directory or oci:LAYOUT[:TAG]
 }
 
 std::map<std::string, std::string> plan_keys(const resolve::Plan& plan, const Toolchain& toolchain,
                                              std::int64_t source_date_epoch, const fs::path& toolchain_cache) {
   std::map<std::string, std::string> keys;
-  std::map<fs::path, Toolchain> custom;
+  std::map<std::string, Toolchain> custom;
   for (const auto& wave : plan.waves)
     for (const auto& name : wave) {
       const auto& pp = plan.packages.at(name);
@@ -387,12 +387,17 @@ std::map<std::string, std::string> plan_keys(const resolve::Plan& plan, const To
       for (const auto& d : pp.build_closure) deps[d] = keys.at(d);
       const Toolchain* tc = &toolchain;
       if (!pp.recipe->toolchain_root.empty()) {
-        fs::path root = toolchain_root_for(*pp.recipe, toolchain.root);
-        if (!fs::is_directory(root))
-          throw Error(ErrorKind::build, pp.recipe->file.string() + ": options.toolchain-root " + root.string() +
+        const std::string root = toolchain_root_for(*pp.recipe, toolchain.root).string();
+        if (!is_oci_toolchain_spec(root) && !fs::is_directory(root))
+          throw Error(ErrorKind::build, pp.recipe->file.string() + ": options.toolchain-root " + root +
                                             " is not a directory");
         auto it = custom.find(root);
-        if (it == custom.end()) it = custom.emplace(root, identify_toolchain(root, toolchain_cache)).first;
+        if (it == custom.end()) {
+          auto resolved = with_context(pp.recipe->file.string() + ": options.toolchain-root", [&] {
+            return resolve_toolchain_root(root, toolchain_cache.empty() ? fs::path() : toolchain_cache.parent_path());
+          });
+          it = custom.emplace(root, identify_toolchain(resolved, toolchain_cache)).first;
+        }
         tc = &it->second;
       }
       keys[name] = store_key(*pp.recipe, deps, *tc, source_date_epoch);
@@ -405,8 +410,10 @@ BuildResult build(const resolve::Plan& plan, const BuildOptions& opts) { return 
 std::size_t fetch_sources(const resolve::Plan& plan, const BuildOptions& options) {
   const BuildOptions opts = with_absolute_paths(options);
   Store store(opts.store_dir);
-  auto keys = plan_keys(plan, identify_toolchain(opts.toolchain_root, opts.cache_dir / "toolchain.json"),
-                        opts.source_date_epoch);
+  auto keys = plan_keys(plan,
+                        identify_toolchain(resolve_toolchain_root(opts.toolchain_root.string(), opts.cache_dir),
+                                           opts.cache_dir / "toolchain.json"),
+                        opts.source_date_epoch, opts.cache_dir / "toolchain.json");
   auto fo = fetch_options(opts);
   std::size_t n = 0;
   for (const auto& [name, pp] : plan.packages) {

@@ -300,7 +300,10 @@ void add_build_commands(CLI::App& app, GlobalOptions& g) {
     cmd->add_option("--tag", f->extra_tags, "Extra tag to push (repeatable)")->type_name("TAG");
     cmd->add_option("--source-date-epoch", f->source_date_epoch,
                     "Timestamp for every file and the image (default: recipe, then $SOURCE_DATE_EPOCH, then 315532800)");
-    cmd->add_option("--toolchain-root", f->toolchain_root, "Directory used as the read-only toolchain root instead of the host's")->type_name("DIR");
+    cmd->add_option("--toolchain-root", f->toolchain_root,
+                    "Read-only toolchain root instead of the host's: a directory, or oci:LAYOUT_DIR[:TAG] (an OCI "
+                    "image layout, e.g. from `echo-build pull`; unpacked once into the cache dir)")
+        ->type_name("DIR|oci:DIR[:TAG]");
     cmd->add_flag("--offline", f->offline, "Never download: sources must be in the cache or a --distdir");
     cmd->add_flag("--unsandboxed", f->unsandboxed, "Run steps WITHOUT isolation (only where namespaces are unavailable; "
                                                    "recorded in the provenance)");

@@ -168,7 +168,9 @@ attest::ProvenanceInput provenance_input(const ProvenanceContext& c) {
   }
   attest::ResourceDescriptor tc;
   tc.name = "toolchain";
-  tc.uri = c.built->toolchain.kind == "host" ? "file:///" : "file://" + fs::absolute(c.built->toolchain.root).string();
+  tc.uri = c.built->toolchain.kind == "host"        ? "file:///"
+           : !c.built->toolchain.image.empty()        ? c.built->toolchain.image // oci:DIR@sha256:<manifest>
+                                                      : "file://" + fs::absolute(c.built->toolchain.root).string();
   tc.digest = {{"sha256", c.built->toolchain.digest}};
   tc.annotations = {{"kind", c.built->toolchain.kind}};
   in.resolved_dependencies.push_back(tc);
