@@ -4,16 +4,12 @@
 # and sees the CA bundle and zoneinfo; BusyBox's interpreter is our musl loader; nothing is setuid/setgid
 # (BusyBox's suid support is configured out). Times go to stdout (docs/performance-images.md).
 . "$ECHO_SOURCE_DIR/tests/lib/common.sh"
+. "$(dirname "$0")/../lib/real_images.sh"
 need python3 podman runc umoci readelf
 start_registry
 podman_setup
-now() { date +%s.%N; }
-since() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$1" "$(now)"; }
 
-cache=${ECHO_TEST_CACHE:-/var/tmp/echo-build-test-cache}
-set +e; bash "$ECHO_SOURCE_DIR/tests/lib/debian-sources.sh" "$cache/distdir" "$ECHO_SOURCE_DIR/recipes/packages"; rc=$?; set -e
-[ $rc = 77 ] && skip "the upstream release files cannot be fetched from Debian here (see above)"
-[ $rc = 0 ] || fail "tests/lib/debian-sources.sh failed (exit $rc): a source does not match its recipe"
+real_sources
 
 "$ECHO_BUILD" keygen --out-key "$T/key.pem" --out-pub "$T/pub.pem" >/dev/null
 t=$(now)

@@ -6,25 +6,15 @@
 # file-to-package map); the same digest from a second build in another directory with -j1. Also builds
 # musl-base (loader + libc, no shell). Times go to stdout (docs/performance-images.md).
 . "$ECHO_SOURCE_DIR/tests/lib/common.sh"
+. "$(dirname "$0")/../lib/real_images.sh"
 need python3 podman runc umoci readelf
 start_registry
 podman_setup
 jget() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval("d"+sys.argv[1]))' "$1"; }
-now() { date +%s.%N; }
-since() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$1" "$(now)"; }
 
-cache=${ECHO_TEST_CACHE:-/var/tmp/echo-build-test-cache}
-set +e; bash "$ECHO_SOURCE_DIR/tests/lib/debian-sources.sh" "$cache/distdir" "$ECHO_SOURCE_DIR/recipes/packages"; rc=$?; set -e
-[ $rc = 77 ] && skip "the upstream release files cannot be fetched from Debian here (see above)"
-[ $rc = 0 ] || fail "tests/lib/debian-sources.sh failed (exit $rc): a source does not match its recipe"
+real_sources
 
-for d in a b; do mkdir -p "$T/$d" && cp -r "$ECHO_SOURCE_DIR/recipes" "$T/$d/recipes"; done
-"$ECHO_BUILD" keygen --out-key "$T/key.pem" --out-pub "$T/pub.pem" >/dev/null
-build() { # build DIR JOBS ARGS...
-  local d=$1 j=$2; shift 2
-  "$ECHO_BUILD" --recipes "$T/$d/recipes/packages" --recipes "$T/$d/recipes/images" --store "$T/$d/store" \
-    --cache-dir "$T/$d/cache" --distdir "$cache/distdir" -j "$j" "$@"
-}
+real_checkouts a b
 
 # 1. Cold build of hello (musl, musl-libc, hello, ca-certificates, tzdata), signed and pushed.
 t=$(now)

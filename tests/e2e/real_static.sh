@@ -7,19 +7,15 @@
 # second build from a copy of the recipes in another directory, with another store and cache, -j1 instead of
 # -j2, must give the same manifest digest. Times go to stdout (docs/performance-images.md).
 . "$ECHO_SOURCE_DIR/tests/lib/common.sh"
+. "$(dirname "$0")/../lib/real_images.sh"
 need python3 cc podman runc umoci
 start_registry
 podman_setup
 jget() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval("d"+sys.argv[1]))' "$1"; }
-now() { date +%s.%N; }
-since() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$1" "$(now)"; }
 
 # 1. Sources: Debian's copies of the upstream release files, checked against the recipes' sha256.
-cache=${ECHO_TEST_CACHE:-/var/tmp/echo-build-test-cache}
 t=$(now)
-set +e; bash "$ECHO_SOURCE_DIR/tests/lib/debian-sources.sh" "$cache/distdir" "$ECHO_SOURCE_DIR/recipes/packages"; rc=$?; set -e
-[ $rc = 77 ] && skip "the upstream release files cannot be fetched from Debian here (see above)"
-[ $rc = 0 ] || fail "tests/lib/debian-sources.sh failed (exit $rc): a source does not match its recipe"
+real_sources
 echo "time: sources ready in $(since "$t") s"
 
 # 1b. The helper refuses a file whose sha256 is not the recipe's (here: a recipe copy naming another sha256 for
@@ -34,13 +30,7 @@ assert_contains "$T/err" "debian-sources: tzdata_2026b.orig.tar.gz from Debian (
 rm -rf "$T/bad"
 
 # Two copies of the recipes in different directories: paths must not leak into the image.
-for d in a b; do mkdir -p "$T/$d" && cp -r "$ECHO_SOURCE_DIR/recipes" "$T/$d/recipes"; done
-"$ECHO_BUILD" keygen --out-key "$T/key.pem" --out-pub "$T/pub.pem" >/dev/null
-build() { # build DIR JOBS ARGS...
-  local d=$1 j=$2; shift 2
-  "$ECHO_BUILD" --recipes "$T/$d/recipes/packages" --recipes "$T/$d/recipes/images" --store "$T/$d/store" \
-    --cache-dir "$T/$d/cache" --distdir "$cache/distdir" -j "$j" "$@"
-}
+real_checkouts a b
 
 # 2. Cold build (empty store and source cache), signed and pushed.
 t=$(now)
