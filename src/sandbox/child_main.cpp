@@ -141,6 +141,9 @@ void build_root(const ChildProgram& p) noexcept {
   if (p.output_fd >= 0 && (::dup2(p.output_fd, 1) < 0 || ::dup2(p.output_fd, 2) < 0)) fail(p, k_step_stdio);
   // Descriptors other threads opened without O_CLOEXEC must not leak into the step.
   ::syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);
+  // A fixed umask: the parent's can be anything, even 0 for an instant (libarchive's archive_write_disk_new()
+  // reads it by setting it), and steps that create files must get the same modes on every build.
+  ::umask(022);
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(p, k_step_no_new_privs);
   if (p.filter) {
     struct sock_fprog prog {};

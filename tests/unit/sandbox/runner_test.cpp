@@ -162,3 +162,13 @@ TEST_CASE("sandbox: several steps run at once from different threads", "[run]") 
   for (auto& t : threads) t.join();
   for (size_t i = 0; i < outs.size(); ++i) CHECK(outs[i] == "step" + std::to_string(i) + " 2\n");
 }
+
+TEST_CASE("sandbox: the step's umask is 022 whatever the parent's", "[run]") {
+  // libarchive sets the process umask to 0 for an instant while another thread may be starting a step;
+  // the step must not inherit that (it made -j2 builds differ from -j1 ones).
+  mode_t old = ::umask(0);
+  auto c = run_sh("umask; mkdir /tmp/d; stat -c %a /tmp/d");
+  ::umask(old);
+  CHECK(c.result.exit_code == 0);
+  CHECK(c.out == "0022\n755\n");
+}
