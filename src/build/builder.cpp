@@ -31,7 +31,7 @@ namespace echo::build {
 
 namespace {
 
-constexpr int k_key_version = 3; // 3: steps run with umask 022 // 2: output trees carry SOURCE_DATE_EPOCH mtimes
+constexpr int k_key_version = 3; // 2: outputs carry SOURCE_DATE_EPOCH mtimes; 3: steps run with umask 022
 constexpr const char* k_platform = "linux/amd64";
 
 source::FetchOptions fetch_options(const BuildOptions& o) {
