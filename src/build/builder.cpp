@@ -296,6 +296,8 @@ private:
     try {
       fs::path work = temp / "work", dest = temp / "root", log = temp / "build.log";
       fs::create_directories(dest);
+      // Not left to the umask: a parallel libarchive extraction sets the process umask to 0 for an instant.
+      fs::permissions(dest, fs::perms(0755));
       with_context("preparing the sources of " + name, [&] { prepare_sources(r, work, m_opts); });
       int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
       if (fd < 0) throw_errno(ErrorKind::build, "cannot create " + log.string());
