@@ -171,7 +171,8 @@ public:
     result.isolation = m_opts.isolation;
     result.toolchain = identify_toolchain(resolve_toolchain_root(m_opts.toolchain_root.string(), m_opts.cache_dir),
                                           m_opts.cache_dir / "toolchain.json");
-    m_keys = plan_keys(m_plan, result.toolchain, m_opts.source_date_epoch, m_opts.cache_dir / "toolchain.json");
+    m_keys = plan_keys(m_plan, result.toolchain, m_opts.source_date_epoch, m_opts.cache_dir / "toolchain.json",
+                       &result.own_toolchains);
     m_total = static_cast<int>(m_plan.packages.size());
     std::deque<std::string> todo;
     for (const auto& wave : m_plan.waves)
@@ -379,7 +380,8 @@ fs::path toolchain_root_for(const recipe::PackageRecipe& r, const fs::path& fall
 }
 
 std::map<std::string, std::string> plan_keys(const resolve::Plan& plan, const Toolchain& toolchain,
-                                             std::int64_t source_date_epoch, const fs::path& toolchain_cache) {
+                                             std::int64_t source_date_epoch, const fs::path& toolchain_cache,
+                                             std::map<std::string, Toolchain>* own_toolchains) {
   std::map<std::string, std::string> keys;
   std::map<std::string, Toolchain> custom;
   for (const auto& wave : plan.waves)
@@ -401,6 +403,7 @@ std::map<std::string, std::string> plan_keys(const resolve::Plan& plan, const To
           it = custom.emplace(root, identify_toolchain(resolved, toolchain_cache)).first;
         }
         tc = &it->second;
+        if (own_toolchains) (*own_toolchains)[name] = *tc;
       }
       keys[name] = store_key(*pp.recipe, deps, *tc, source_date_epoch);
     }

@@ -167,12 +167,24 @@ attest::ProvenanceInput provenance_input(const ProvenanceContext& c) {
     in.resolved_dependencies.push_back(pkg);
   }
   attest::ResourceDescriptor tc;
+  auto toolchain_uri = [](const build::Toolchain& t) {
+    return t.kind == "host"        ? std::string("file:///")
+           : !t.image.empty()      ? t.image // oci:DIR@sha256:<manifest>
+                                   : "file://" + fs::absolute(t.root).string();
+  };
   tc.name = "toolchain";
-  tc.uri = c.built->toolchain.kind == "host"        ? "file:///"
-           : !c.built->toolchain.image.empty()        ? c.built->toolchain.image // oci:DIR@sha256:<manifest>
-                                                      : "file://" + fs::absolute(c.built->toolchain.root).string();
+  tc.uri = toolchain_uri(c.built->toolchain);
   tc.digest = {{"sha256", c.built->toolchain.digest}};
   tc.annotations = {{"kind", c.built->toolchain.kind}};
+  // Packages whose recipe names its own toolchain root (options.toolchain-root) built against that one.
+  for (const auto& [name, own] : c.built->own_toolchains) {
+    attest::ResourceDescriptor d;
+    d.name = "toolchain/" + name;
+    d.uri = toolchain_uri(own);
+    d.digest = {{"sha256", own.digest}};
+    d.annotations = {{"kind", own.kind}, {"package", name}};
+    in.resolved_dependencies.push_back(d);
+  }
   in.resolved_dependencies.push_back(tc);
   in.builder_id = c.builder_id;
   in.builder_version = k_version;

@@ -148,5 +148,11 @@ want = {"name": "toolchain", "uri": "oci:" + sys.argv[2] + "@" + man, "digest": 
         "annotations": {"kind": "oci-image"}}
 assert tc == want, (tc, want)
 assert st["predicate"]["buildDefinition"]["internalParameters"]["toolchain"] == "oci-image"
+# inimage's recipe names its own toolchain root (step 4): recorded per package.
+own = [d for d in st["predicate"]["buildDefinition"]["resolvedDependencies"] if d["name"] == "toolchain/inimage"]
+assert len(own) == 1, own
+assert own[0]["uri"].endswith("/packages/tc-layout@" + man) and own[0]["uri"].startswith("oci:/"), own
+assert own[0]["digest"] == {"sha256": man[7:]}, own
+assert own[0]["annotations"] == {"kind": "oci-image", "package": "inimage"}, own
 print("ok: the provenance records the toolchain as", tc["uri"])
 PY

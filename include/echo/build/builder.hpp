@@ -50,7 +50,8 @@ struct PackageOutput {
 
 struct BuildResult {
   std::map<std::string, PackageOutput> outputs; ///< every package of the plan, by name
-  Toolchain toolchain;
+  Toolchain toolchain;                               ///< the default toolchain (host, --toolchain-root)
+  std::map<std::string, Toolchain> own_toolchains;   ///< packages whose recipe names options.toolchain-root
   Isolation isolation = Isolation::sandboxed;
 };
 
@@ -63,9 +64,11 @@ std::string store_key(const recipe::PackageRecipe& r, const std::map<std::string
 /// The store key of every package of the plan (dependencies first).
 /// A package whose recipe sets options.toolchain-root is keyed with that root's identity instead
 /// (digests cached in toolchain_cache when given).
+/// `own_toolchains`, when given, receives the toolchain of each package that has its own.
 std::map<std::string, std::string> plan_keys(const resolve::Plan& plan, const Toolchain& toolchain,
                                              std::int64_t source_date_epoch,
-                                             const std::filesystem::path& toolchain_cache = {});
+                                             const std::filesystem::path& toolchain_cache = {},
+                                             std::map<std::string, Toolchain>* own_toolchains = nullptr);
 
 /// The toolchain root a package builds against: its recipe's options.toolchain-root (relative to the recipe's
 /// directory) when set, else `fallback`.
