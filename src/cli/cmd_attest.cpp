@@ -59,7 +59,7 @@ struct KeygenOptions {
   bool prompt = false;
 };
 
-void run_keygen(const KeygenOptions& o) {
+void run_keygen(const KeygenOptions& o, const GlobalOptions& g) {
   std::optional<std::string> pass;
   if (!o.passphrase_env.empty()) {
     const char* p = std::getenv(o.passphrase_env.c_str());
@@ -84,7 +84,11 @@ void run_keygen(const KeygenOptions& o) {
     throw;
   }
   if (pass) wipe(*pass);
-  std::cout << "wrote private key " << o.out_key << " (0600) and public key " << o.out_pub << "\n";
+  if (g.json)
+    std::cout << nlohmann::json{{"privateKey", o.out_key}, {"publicKey", o.out_pub},
+                                {"keyId", attest::public_key_id(read_file(o.out_pub))}}.dump() << std::endl;
+  else
+    std::cout << "wrote private key " << o.out_key << " (0600) and public key " << o.out_pub << "\n";
 }
 
 struct SignOptions {
@@ -110,7 +114,7 @@ oci::Descriptor pick_image(const oci::Layout& l, const std::string& ref) {
   return found.front();
 }
 
-void run_sign(const SignOptions& o) {
+void run_sign(const SignOptions& o, const GlobalOptions& g) {
   if (o.key.empty() == o.key_env.empty()) throw Error(ErrorKind::usage, "sign needs exactly one of --key or --key-env");
   oci::Layout layout = oci::Layout::open(o.layout);
   oci::Descriptor image = pick_image(layout, o.ref);
@@ -131,6 +135,13 @@ void run_sign(const SignOptions& o) {
   auto signer = attest::load_signer({o.key, o.key_env, o.passphrase_env});
   with_context("signing " + image.digest + " in " + o.layout,
                [&] { attest::attach(layout, image, repository, *signer, a); });
+  if (g.json) {
+    nlohmann::json tags = {attest::attachment_tag(image.digest, "sig"), attest::attachment_tag(image.digest, "att")};
+    if (!a.sbom.empty()) tags.push_back(attest::attachment_tag(image.digest, "sbom"));
+    std::cout << nlohmann::json{{"repository", repository}, {"digest", image.digest}, {"attachments", tags}}.dump()
+              << std::endl;
+    return;
+  }
   std::cout << "signed " << repository << "@" << image.digest << ": " << attest::attachment_tag(image.digest, "sig")
             << ", " << attest::attachment_tag(image.digest, "att")
             << (a.sbom.empty() ? "" : ", " + attest::attachment_tag(image.digest, "sbom")) << "\n";
@@ -192,7 +203,7 @@ void add_attest_commands(CLI::App& app, GlobalOptions& g) {
                            "Encrypt the private key (AES-256) with the passphrase in this environment variable")
                  ->type_name("VAR");
   k->add_flag("--passphrase-prompt", kg->prompt, "Ask for the passphrase on the terminal")->excludes(pe);
-  k->callback([kg] { run_keygen(*kg); });
+  k->callback([kg, &g] { run_keygen(*kg, g); });
 
   auto so = std::make_shared<SignOptions>();
   auto* s = app.add_subcommand("sign", "Sign an image in an OCI layout and attach provenance and SBOM, cosign-style");
@@ -209,7 +220,7 @@ void add_attest_commands(CLI::App& app, GlobalOptions& g) {
   s->add_option("--repository", so->repository,
                 "docker-reference to sign, e.g. registry.example/app (default: the statement's subject name)")
       ->type_name("NAME");
-  s->callback([so] { run_sign(*so); });
+  s->callback([so, &g] { run_sign(*so, g); });
 
   auto vo = std::make_shared<VerifyOptions>();
   auto* v = app.add_subcommand("verify", "Verify an image (an OCI layout, or a registry reference that is pulled "

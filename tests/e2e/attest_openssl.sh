@@ -119,4 +119,10 @@ chmod u+w "img/blobs/sha256/$layer"
 printf '\x00' | dd of="img/blobs/sha256/$layer" bs=1 seek=20 conv=notrunc status=none
 expect_fail 9 "$ECHO_BUILD" verify img --key enc.pub
 assert_contains "$T/err" "verification failed: layer sha256:$layer: digest mismatch (content is sha256:"
+
+# --json from keygen: the key id is the sha256 of the public key's DER, as openssl computes it.
+"$ECHO_BUILD" --json keygen --out-key j.key --out-pub j.pub >j.json
+want=$(openssl pkey -pubin -in j.pub -outform DER | sha256sum | cut -d' ' -f1)
+python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j=={"keyId":sys.argv[2],"privateKey":"j.key","publicKey":"j.pub"}, j' j.json "$want" \
+  || fail "keygen --json: $(cat j.json), expected keyId $want"
 echo "PASS"
