@@ -2,8 +2,8 @@
 # debian-sources.sh DISTDIR [PACKAGE_RECIPE_DIR]
 #
 # Fills DISTDIR with the upstream release files our real recipes (recipes/packages/{musl,hello,tzdata,
-# ca-certificates,busybox}.yaml) need, taken from Debian bookworm's source packages: Debian ships most upstream
-# release tarballs byte for byte as NAME_VERSION.orig.tar.*. Each file is stored under its upstream name
+# ca-certificates,busybox,openssl}.yaml) need, taken from Debian bookworm's source packages: Debian ships
+# most upstream release tarballs byte for byte as NAME_VERSION.orig.tar.*. Each file is stored under its upstream name
 # (musl-1.2.3.tar.gz, ...), which is how `echo-build --distdir` finds it.
 #
 # Steps: enable deb-src for the suites of the existing Debian deb entries (root only, once), run
@@ -29,6 +29,7 @@ files=(
   "tzdata=2026b-0+deb12u1   tzdata_2026b.orig.tar.gz  tzdata2026b.tar.gz"
   "nss=2:3.87.1-1+deb12u2   nss_3.87.1.orig.tar.gz    nss-3.87.1.tar.gz"
   "busybox=1:1.35.0-4+deb12u1 busybox_1.35.0.orig.tar.bz2 busybox-1.35.0.tar.bz2"
+  "openssl=3.0.22-1~deb12u2 openssl_3.0.22.orig.tar.gz  openssl-3.0.22.tar.gz"
 )
 
 unavailable() { echo "debian-sources: cannot fetch sources here: $*" >&2; exit 77; }
