@@ -6,7 +6,7 @@ SUDO=""
 PKGS=(build-essential cmake ninja-build pkg-config git ca-certificates curl
   libarchive-dev libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libcli11-dev libspdlog-dev catch2
   libyaml-dev libseccomp-dev libdeflate-dev libzstd-dev
-  openssl patch xz-utils bzip2 zstd zip unzip python3 python3-jsonschema
+  openssl patch xz-utils bzip2 zstd zip unzip python3 python3-jsonschema python3-yaml
   docker-registry podman runc skopeo umoci uidmap bubblewrap dpkg-dev)
 missing=()
 for p in "${PKGS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
