@@ -100,6 +100,7 @@ oci::ImageSpec image_spec(const recipe::ImageRecipe& img, std::int64_t source_da
   flag("static", s.hardening.drop_static);
   flag("pkgconfig", s.hardening.drop_pkgconfig);
   flag("libtool", s.hardening.drop_libtool);
+  flag("dev-symlinks", s.hardening.drop_dev_symlinks);
   s.hardening.allowed_setuid = img.allow_setuid;
   s.threads = threads;
   return s;

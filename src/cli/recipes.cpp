@@ -24,8 +24,32 @@ Resolved resolve_target(const GlobalOptions& g, const std::string& target) {
   r.lock = resolve::Lockfile::read(g.lockfile);
   const resolve::Lockfile* lock = r.lock ? &*r.lock : nullptr;
   std::error_code ec;
+  // "package:NAME" / "image:NAME" pick one kind when an image and a package share a name (the image wins
+  // for a bare NAME).
+  enum class Kind { any, package, image } kind = Kind::any;
+  std::string wanted = target;
+  if (target.rfind("package:", 0) == 0) {
+    kind = Kind::package;
+    wanted = target.substr(8);
+  } else if (target.rfind("image:", 0) == 0) {
+    kind = Kind::image;
+    wanted = target.substr(6);
+  }
+  if (kind != Kind::any) {
+    if (kind == Kind::image) {
+      r.image = r.set->find_image(wanted);
+    } else if (auto it = r.set->packages.find(wanted); it != r.set->packages.end()) {
+      r.package = &it->second.front();
+    }
+    if (!r.image && !r.package) {
+      std::string dirs;
+      for (const auto& d : g.effective_recipe_dirs()) dirs += (dirs.empty() ? "" : ", ") + d.string();
+      throw Error(ErrorKind::usage, "no " + std::string(kind == Kind::image ? "image" : "package") +
+                                        " recipe named '" + wanted + "' in " + dirs);
+    }
+  }
   // A recipe file path outside the recipe directories is loaded on its own and added to the set.
-  if (fs::is_regular_file(target, ec) && !r.set->find_image(target)) {
+  if (kind == Kind::any && fs::is_regular_file(target, ec) && !r.set->find_image(target)) {
     recipe::Diagnostics diags;
     auto any = recipe::load_file(target, diags);
     diags.throw_if_any();
@@ -40,8 +64,8 @@ Resolved resolve_target(const GlobalOptions& g, const std::string& target) {
       r.package = &r.set->packages[pkg.name].front();
     }
   }
-  if (!r.package) r.image = r.set->find_image(target);
-  if (!r.image && !r.package) {
+  if (kind == Kind::any && !r.package) r.image = r.set->find_image(target);
+  if (kind == Kind::any && !r.image && !r.package) {
     auto it = r.set->packages.find(target);
     if (it != r.set->packages.end()) r.package = &it->second.front();
     for (const auto& [name, versions] : r.set->packages)

@@ -74,13 +74,23 @@ bool in_pkgconfig_dir(const std::string& rel) {
   return false;
 }
 
-std::optional<std::string> drop_reason(const std::string& rel, bool is_dir, const Hardening& h) {
+// A development symlink: "libNAME.so" as a symlink under lib/ or usr/lib* (libz.so -> libz.so.1.2.13). Only the
+// linker looks for that name (-lz); programs load the versioned soname (libz.so.1), which stays.
+bool dev_symlink(const std::string& rel) {
+  if (rel.rfind("lib/", 0) != 0 && rel.rfind("usr/lib", 0) != 0) return false;
+  const auto slash = rel.rfind('/');
+  const std::string base = slash == std::string::npos ? rel : rel.substr(slash + 1);
+  return base.size() > 6 && base.rfind("lib", 0) == 0 && ends_with(base, ".so");
+}
+
+std::optional<std::string> drop_reason(const std::string& rel, bool is_dir, bool is_link, const Hardening& h) {
   if (h.drop_docs && (under(rel, "usr/share/doc") || under(rel, "usr/share/man") || under(rel, "usr/share/info")))
     return "docs";
   if (h.drop_headers && under(rel, "usr/include")) return "headers";
   if (h.drop_pkgconfig && (in_pkgconfig_dir(rel) || (!is_dir && ends_with(rel, ".pc")))) return "pkgconfig";
   if (h.drop_static && !is_dir && ends_with(rel, ".a")) return "static";
   if (h.drop_libtool && !is_dir && ends_with(rel, ".la")) return "libtool";
+  if (h.drop_dev_symlinks && is_link && dev_symlink(rel)) return "dev-symlinks";
   return std::nullopt;
 }
 
@@ -151,7 +161,7 @@ ScannedPackage scan_package(const PackageTree& tree, const Hardening& h, const f
       throw Error(ErrorKind::build, "package '" + tree.name + "': /" + r.rel +
                                         " is a device, fifo or socket; only files, directories and symlinks "
                                         "can go into an image");
-    if (auto reason = drop_reason(r.rel, is_dir, h)) {
+    if (auto reason = drop_reason(r.rel, is_dir, S_ISLNK(r.st.st_mode), h)) {
       report.removed.push_back({"/" + r.rel, tree.name, *reason});
       continue;
     }

@@ -399,8 +399,9 @@ std::optional<ImageRecipe> parse_image(YamlReader& r, const yaml::Node& doc, con
     if (l["budget"]) img.layer_budget = static_cast<int>(r.integer(l["budget"], "budget", 2, 127).value_or(10));
   }
   if (const yaml::Node h = doc["hardening"];
-      h && r.check_map(h, "'hardening'", {"strip", "docs", "headers", "static", "pkgconfig", "libtool", "allow-setuid"})) {
-    for (const char* k : {"strip", "docs", "headers", "static", "pkgconfig", "libtool"})
+      h && r.check_map(h, "'hardening'", {"strip", "docs", "headers", "static", "pkgconfig", "libtool", "dev-symlinks",
+                                      "allow-setuid"})) {
+    for (const char* k : {"strip", "docs", "headers", "static", "pkgconfig", "libtool", "dev-symlinks"})
       if (h[k])
         if (auto b = r.boolean(h[k], std::string("hardening.") + k)) img.hardening[k] = *b;
     if (h["allow-setuid"]) img.allow_setuid = r.str_list(h["allow-setuid"], "hardening.allow-setuid");

@@ -2,13 +2,14 @@
 # debian-sources.sh DISTDIR [PACKAGE_RECIPE_DIR]
 #
 # Fills DISTDIR with the upstream release files our real recipes (recipes/packages/{musl,hello,tzdata,
-# ca-certificates,busybox,openssl}.yaml) need, taken from Debian bookworm's source packages: Debian ships
+# ca-certificates,busybox,openssl,zlib}.yaml) need, taken from Debian bookworm's source packages: Debian ships
 # most upstream release tarballs byte for byte as NAME_VERSION.orig.tar.*. Each file is stored under its upstream name
 # (musl-1.2.3.tar.gz, ...), which is how `echo-build --distdir` finds it.
 #
 # Steps: enable deb-src for the suites of the existing Debian deb entries (root only, once), run
 # `apt-get source --download-only PKG=VERSION`, then check every orig file against the sha256 the recipe
-# names for that upstream file. A mismatch is a hard failure: the recipe's sha256 is upstream's, and a file
+# names for that file. A mismatch is a hard failure: the recipe's sha256 is upstream's (or, for zlib, that of
+# the Debian file the recipe names by its Debian URL), and a file
 # that differs (repacked by Debian, or a new upload) is never used and never "fixed" by editing the recipe.
 #
 # Files already present in DISTDIR with the right sha256 are kept, so a cache directory reused across runs
@@ -30,6 +31,9 @@ files=(
   "nss=2:3.87.1-1+deb12u2   nss_3.87.1.orig.tar.gz    nss-3.87.1.tar.gz"
   "busybox=1:1.35.0-4+deb12u1 busybox_1.35.0.orig.tar.bz2 busybox-1.35.0.tar.bz2"
   "openssl=3.0.22-1~deb12u2 openssl_3.0.22.orig.tar.gz  openssl-3.0.22.tar.gz"
+  # Debian repacks zlib (1.2.13.dfsg): recipes/packages/zlib.yaml pins Debian's file by its own URL and
+  # sha256 (and says so), so it keeps Debian's name.
+  "zlib=1:1.2.13.dfsg-1     zlib_1.2.13.dfsg.orig.tar.bz2 zlib_1.2.13.dfsg.orig.tar.bz2"
 )
 
 unavailable() { echo "debian-sources: cannot fetch sources here: $*" >&2; exit 77; }

@@ -47,6 +47,7 @@ struct Hardening {
   bool drop_static = true;     ///< *.a
   bool drop_pkgconfig = true;  ///< usr/lib*/pkgconfig, usr/share/pkgconfig, *.pc
   bool drop_libtool = true;    ///< *.la
+  bool drop_dev_symlinks = true;  ///< lib*.so symlinks under lib/ and usr/lib* (the link-time name; see drop_reason)
   std::vector<std::string> allowed_setuid;  ///< image paths ("/usr/bin/su") allowed to be setuid/setgid
 };
 

@@ -117,7 +117,7 @@ struct ImageRecipe {
   std::string compression = "gzip"; ///< gzip | zstd
   std::optional<std::int64_t> source_date_epoch;
   bool nsswitch = false;
-  std::map<std::string, bool> hardening; ///< strip, docs, headers, static, pkgconfig, libtool (true = apply)
+  std::map<std::string, bool> hardening; ///< strip, docs, headers, static, pkgconfig, libtool, dev-symlinks (true = apply)
   std::vector<std::string> allow_setuid;
   std::filesystem::path file;
   std::string content_sha256;

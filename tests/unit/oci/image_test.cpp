@@ -34,6 +34,8 @@ PackageTree hello_package(const fs::path& root, const std::string& name = "hello
   put(root / "usr/lib/libhello.a", "!<arch>\n");
   put(root / "usr/lib/libhello.la", "# libtool\n");
   put(root / "usr/lib/pkgconfig/hello.pc", "Name: hello\n");
+  put(root / "usr/lib/libhello.so.1", "not an ELF file\n");
+  fs::create_symlink("libhello.so.1", root / "usr/lib/libhello.so");
   return {name, "1.0", "MIT", root};
 }
 
@@ -161,7 +163,8 @@ TEST_CASE("config, manifest and index carry the spec", "[image]") {
   CHECK(blob_json(root_img, root_img.config_digest)["config"]["User"] == "0:0");
 }
 
-TEST_CASE("hardening strips binaries and drops docs, headers, static libs, pkg-config and libtool", "[image]") {
+TEST_CASE("hardening strips binaries and drops docs, headers, static libs, pkg-config, libtool and dev symlinks",
+          "[image]") {
   TempDir tmp;
   auto pkg = hello_package(tmp.path() / "hello");
   auto original_size = fs::file_size(pkg.root / "usr/bin/hello");
@@ -172,8 +175,9 @@ TEST_CASE("hardening strips binaries and drops docs, headers, static libs, pkg-c
   CHECK(files.at("usr/bin/hello-again").hardlink == "usr/bin/hello");
   CHECK(files.at("usr/bin/hi").symlink == "hello");
   CHECK(files.count("usr/share/hello/data.txt") == 1);
+  CHECK(files.count("usr/lib/libhello.so.1") == 1);
   for (auto gone : {"usr/share/doc/", "usr/share/doc/hello/README", "usr/share/man/", "usr/include/hello.h",
-                    "usr/lib/libhello.a", "usr/lib/libhello.la", "usr/lib/pkgconfig/", "usr/lib/pkgconfig/hello.pc"})
+                    "usr/lib/libhello.so", "usr/lib/libhello.a", "usr/lib/libhello.la", "usr/lib/pkgconfig/", "usr/lib/pkgconfig/hello.pc"})
     CHECK(files.count(gone) == 0);
   std::map<std::string, std::string> removed;
   for (const auto& r : img.report.removed) {
@@ -184,6 +188,7 @@ TEST_CASE("hardening strips binaries and drops docs, headers, static libs, pkg-c
                                                       {"/usr/include/hello.h", "headers"},
                                                       {"/usr/lib/libhello.a", "static"},
                                                       {"/usr/lib/libhello.la", "libtool"},
+                                                      {"/usr/lib/libhello.so", "dev-symlinks"},
                                                       {"/usr/lib/pkgconfig", "pkgconfig"},
                                                       {"/usr/lib/pkgconfig/hello.pc", "pkgconfig"},
                                                       {"/usr/share/doc", "docs"},
@@ -193,11 +198,12 @@ TEST_CASE("hardening strips binaries and drops docs, headers, static libs, pkg-c
                                                       {"/usr/share/man/man1", "docs"},
                                                       {"/usr/share/man/man1/hello.1", "docs"}});
   CHECK(img.report.stripped == 1);
-  // hello, hello-again, hi, data.txt + passwd, group, os-release
-  CHECK(img.report.files == 7);
-  CHECK(img.report.files_per_package == std::map<std::string, std::uint64_t>{{"", 3}, {"hello", 4}});
-  CHECK(format_report(img.report).rfind("files: 7, bytes: ", 0) == 0);
-  CHECK(format_report(img.report).find(", removed: 12 (docs 6, headers 2, libtool 1, pkgconfig 2, static 1)\n") !=
+  // hello, hello-again, hi, data.txt, libhello.so.1 + passwd, group, os-release
+  CHECK(img.report.files == 8);
+  CHECK(img.report.files_per_package == std::map<std::string, std::uint64_t>{{"", 3}, {"hello", 5}});
+  CHECK(format_report(img.report).rfind("files: 8, bytes: ", 0) == 0);
+  CHECK(format_report(img.report).find(
+            ", removed: 13 (dev-symlinks 1, docs 6, headers 2, libtool 1, pkgconfig 2, static 1)\n") !=
         std::string::npos);
   // Every entry is listed with its package; regular files with their digest.
   auto it = std::find_if(img.files.begin(), img.files.end(), [](auto& f) { return f.path == "/usr/bin/hello"; });
@@ -208,12 +214,12 @@ TEST_CASE("hardening strips binaries and drops docs, headers, static libs, pkg-c
 
   // Each switch turns its rule off.
   ImageSpec soft = base_spec();
-  soft.hardening = Hardening{false, false, false, false, false, false, {}};
+  soft.hardening = Hardening{false, false, false, false, false, false, false, {}};
   auto img2 = assemble(soft, {pkg}, tmp.path() / "soft");
   auto files2 = layer_entries(img2, 0);
   CHECK(files2.at("usr/bin/hello").size == static_cast<long long>(original_size));
   for (auto kept : {"usr/share/doc/hello/README", "usr/include/hello.h", "usr/lib/libhello.a", "usr/lib/libhello.la",
-                    "usr/lib/pkgconfig/hello.pc", "usr/share/man/man1/hello.1"})
+                    "usr/lib/pkgconfig/hello.pc", "usr/share/man/man1/hello.1", "usr/lib/libhello.so"})
     CHECK(files2.count(kept) == 1);
   CHECK(img2.report.removed.empty());
 }
