@@ -1,21 +1,17 @@
 #include "echo/build/toolchain.hpp"
 
 #include "echo/oci/layout.hpp"
-#include "echo/util/c_handle.hpp"
+#include "echo/source/unpack.hpp"
 #include "echo/util/error.hpp"
 #include "echo/util/fs.hpp"
 #include "echo/util/sha256.hpp"
 
 #include <nlohmann/json.hpp>
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <deque>
-#include <set>
 
 namespace fs = std::filesystem;
 
@@ -37,9 +33,6 @@ std::optional<fs::path> resolve_in(const fs::path& root, fs::path p) {
   return std::nullopt;
 }
 
-using ArchiveReadPtr = CHandle<archive, archive_read_free>;
-using ArchiveWritePtr = CHandle<archive, archive_write_free>;
-
 constexpr std::string_view k_oci_prefix = "oci:";
 
 struct OciSpec {
@@ -57,149 +50,6 @@ OciSpec parse_oci(std::string_view spec) {
 fs::path absolute_against(const fs::path& p, const fs::path& base) {
   fs::path out = p.is_relative() && !base.empty() ? base / p : p;
   return fs::absolute(out).lexically_normal();
-}
-
-std::string join(const std::vector<std::string>& comps) {
-  std::string out;
-  for (const auto& c : comps) out += (out.empty() ? "" : "/") + c;
-  return out;
-}
-
-// A tar entry name as components ("./usr/bin/x" and "/usr/bin/x" give {usr, bin, x}); ".." is refused.
-std::vector<std::string> entry_components(const std::string& layer, const std::string& raw) {
-  std::vector<std::string> comps;
-  size_t start = 0;
-  while (start <= raw.size()) {
-    size_t end = raw.find('/', start);
-    if (end == std::string::npos) end = raw.size();
-    std::string c = raw.substr(start, end - start);
-    if (c == "..") throw Error(ErrorKind::verify, "layer " + layer + ": entry '" + raw + "' goes outside the root");
-    if (!c.empty() && c != ".") comps.push_back(c);
-    start = end + 1;
-  }
-  return comps;
-}
-
-// Resolves the parents of comps inside root as a chroot would (an absolute symlink target starts again at root,
-// ".." stops at root); the last component is kept as is. The result has no symlink among its parents.
-std::vector<std::string> resolve_parents(const fs::path& root, const std::vector<std::string>& comps,
-                                         const std::string& layer) {
-  std::vector<std::string> done;
-  std::deque<std::string> todo(comps.begin(), comps.end() - 1);
-  int hops = 0;
-  while (!todo.empty()) {
-    std::string c = todo.front();
-    todo.pop_front();
-    if (c.empty() || c == ".") continue;
-    if (c == "..") {
-      if (!done.empty()) done.pop_back();
-      continue;
-    }
-    fs::path p = root / join(done) / c;
-    struct stat st {};
-    if (::lstat(p.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
-      if (++hops > 255)
-        throw Error(ErrorKind::verify, "layer " + layer + ": too many symlinks resolving '" + join(comps) + "'");
-      std::error_code ec;
-      fs::path target = fs::read_symlink(p, ec);
-      if (ec) throw Error(ErrorKind::build, "cannot read symlink " + p.string() + ": " + ec.message());
-      if (target.is_absolute()) done.clear();
-      std::vector<std::string> parts;
-      for (const auto& part : target.relative_path()) parts.push_back(part.string());
-      todo.insert(todo.begin(), parts.begin(), parts.end());
-      continue;
-    }
-    done.push_back(c);
-  }
-  done.push_back(comps.back());
-  return done;
-}
-
-void copy_data(archive* in, archive* out, const std::string& where) {
-  for (;;) {
-    const void* buf = nullptr;
-    size_t size = 0;
-    la_int64_t offset = 0;
-    int r = archive_read_data_block(in, &buf, &size, &offset);
-    if (r == ARCHIVE_EOF) return;
-    if (r < ARCHIVE_WARN) throw Error(ErrorKind::build, where + ": " + archive_error_string(in));
-    if (archive_write_data_block(out, buf, size, offset) < ARCHIVE_WARN)
-      throw Error(ErrorKind::build, where + ": " + archive_error_string(out));
-  }
-}
-
-// Applies one layer (a tar, maybe gzip/zstd-compressed) onto root, with OCI whiteouts.
-void apply_layer(const fs::path& blob, const std::string& layer, const fs::path& root) {
-  ArchiveReadPtr in(archive_read_new());
-  archive* a = in.get();
-  archive_read_support_format_tar(a);
-  archive_read_support_format_gnutar(a);
-  archive_read_support_filter_gzip(a);
-  archive_read_support_filter_zstd(a);
-  if (archive_read_open_filename(a, blob.c_str(), 1 << 16) != ARCHIVE_OK)
-    throw Error(ErrorKind::build, "layer " + layer + ": " + archive_error_string(a));
-  ArchiveWritePtr out(archive_write_disk_new());
-  // Entry paths are resolved inside root first (resolve_parents), so no symlink lies on the written path and
-  // libarchive's secure flags hold as a second line of defence.
-  archive_write_disk_set_options(out.get(), ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
-                                                ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT);
-  std::set<std::string> written; // paths this layer wrote (an opaque whiteout keeps them)
-  archive_entry* e = nullptr;
-  for (;;) {
-    int r = archive_read_next_header(a, &e);
-    if (r == ARCHIVE_EOF) break;
-    if (r < ARCHIVE_WARN) throw Error(ErrorKind::build, "layer " + layer + ": " + archive_error_string(a));
-    const char* raw_c = archive_entry_pathname(e);
-    if (!raw_c) throw Error(ErrorKind::build, "layer " + layer + ": an entry has a name that cannot be decoded");
-    const std::string raw = raw_c, where = "layer " + layer + ": entry '" + raw + "'";
-    auto comps = entry_components(layer, raw);
-    const mode_t type = archive_entry_filetype(e);
-    const char* hardlink = archive_entry_hardlink(e);
-    if (comps.empty() || (!hardlink && type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK)) {
-      archive_read_data_skip(a); // the root itself, device nodes, fifos, sockets
-      continue;
-    }
-    auto resolved = resolve_parents(root, comps, layer);
-    const std::string name = resolved.back();
-    resolved.pop_back();
-    const fs::path parent = root / join(resolved);
-    if (name == ".wh..wh..opq") { // opaque directory: drop what lower layers put there
-      std::error_code ec;
-      for (const auto& de : fs::directory_iterator(parent, ec)) {
-        std::string rel = de.path().lexically_relative(root).string();
-        if (!written.count(rel)) remove_tree(de.path());
-      }
-      archive_read_data_skip(a);
-      continue;
-    }
-    if (name.rfind(".wh.", 0) == 0) { // whiteout: NAME is deleted
-      remove_tree(parent / name.substr(4));
-      archive_read_data_skip(a);
-      continue;
-    }
-    resolved.push_back(name);
-    const fs::path full = root / join(resolved);
-    struct stat st {};
-    if (::lstat(full.c_str(), &st) == 0 && !(S_ISDIR(st.st_mode) && type == AE_IFDIR && !hardlink)) remove_tree(full);
-    if (hardlink) {
-      auto tcomps = entry_components(layer, hardlink);
-      if (tcomps.empty()) throw Error(ErrorKind::verify, where + ": hard link to the root");
-      archive_entry_set_hardlink(e, (root / join(resolve_parents(root, tcomps, layer))).c_str());
-    }
-    archive_entry_set_pathname(e, full.c_str());
-    const mode_t perm = archive_entry_perm(e) & 0777; // no setuid/setgid/sticky in a toolchain
-    archive_entry_set_perm(e, type == AE_IFDIR ? (perm | 0700) : perm);
-    archive_entry_set_uid(e, 0);
-    archive_entry_set_gid(e, 0);
-    written.insert(join(resolved));
-    if (archive_write_header(out.get(), e) < ARCHIVE_WARN)
-      throw Error(ErrorKind::build, where + ": " + archive_error_string(out.get()));
-    if (archive_entry_size(e) > 0) copy_data(a, out.get(), where);
-    if (archive_write_finish_entry(out.get()) < ARCHIVE_WARN)
-      throw Error(ErrorKind::build, where + ": " + archive_error_string(out.get()));
-  }
-  if (archive_write_close(out.get()) < ARCHIVE_WARN)
-    throw Error(ErrorKind::build, "layer " + layer + ": " + archive_error_string(out.get()));
 }
 
 void check_blob(const oci::Layout& layout, const std::string& digest) {
@@ -289,7 +139,9 @@ ToolchainRoot resolve_toolchain_root(std::string_view spec_text, const fs::path&
       if (mt.find("tar") == std::string::npos)
         throw Error(ErrorKind::usage, "layer " + ld + ": media type '" + mt + "' is not a tar layer");
       check_blob(layout, ld);
-      apply_layer(layout.blob_path(ld), ld, root);
+      // Applied in place onto root, the staging tree of the whole image (moved into the cache only when every
+      // layer applied). The one safe extractor, in its image-layer mode: whiteouts, opaque dirs, chroot-style paths.
+      source::unpack(layout.blob_path(ld), root, source::UnpackOptions{0, source::UnpackMode::oci_layer}, "layer " + ld);
     }
   });
   ::chmod(root.c_str(), 0755);

@@ -39,7 +39,10 @@ std::string absolute_toolchain_spec(std::string_view spec, const std::filesystem
 /// Resolves a spec (see absolute_toolchain_spec; relative parts against the current directory). An image is
 /// found by TAG (annotation org.opencontainers.image.ref.name) or, without a tag, as the layout's only manifest
 /// (an index is followed to its linux/amd64 manifest); every blob is checked against its digest. Layers
-/// (tar, gzip or zstd) are applied in order with OCI whiteouts; device nodes are skipped.
+/// (tar, gzip or zstd) are applied in order by source::unpack in UnpackMode::oci_layer (whiteouts, opaque
+/// directories, paths resolved inside the tree; device nodes skipped), into a staging directory renamed into
+/// place only when every layer applied. An unpacked image is reused (by manifest digest) without reading it again.
+/// Errors from a layer read "toolchain root SPEC: layer sha256:...: ..." (verify for a hostile entry).
 /// Throws Error(usage) naming the layout for a missing layout, tag or manifest; Error(verify) for a bad blob.
 ToolchainRoot resolve_toolchain_root(std::string_view spec, const std::filesystem::path& cache_dir);
 /// identify_toolchain for a resolved root: for an image, kind "oci-image", digest = manifest hex, image set.
