@@ -1,6 +1,7 @@
 #include "echo/registry/client.hpp"
+#include "echo/util/error.hpp"
 
-
+#include <algorithm>
 #include <cstdlib>
 
 namespace echo::registry {
@@ -38,6 +39,12 @@ ClientOptions options_from_environment() {
     o.auth_files.push_back(std::filesystem::path(d) / "config.json");
   else if (auto h = env("HOME"); !h.empty())
     o.auth_files.push_back(std::filesystem::path(h) / ".docker" / "config.json");
+  if (auto cap = env("ECHO_REGISTRY_MAX_RETRY_AFTER"); !cap.empty()) {
+    if (cap.size() > 9 || !std::all_of(cap.begin(), cap.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      throw Error(ErrorKind::usage, "ECHO_REGISTRY_MAX_RETRY_AFTER='" + cap +
+                                        "': expected whole seconds (the cap on a registry's Retry-After)");
+    o.max_retry_after = std::chrono::seconds(std::stol(cap));
+  }
   return o;
 }
 

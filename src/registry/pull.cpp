@@ -86,7 +86,7 @@ public:
           sha.update(data);
           got += data.size();
         };
-        std::optional<std::string> retry_reason;
+        std::optional<std::string> retry_reason, retry_after;
         try {
           HttpResponse r = m_s.send(req, Retry::no);
           if (r.status == 200) {
@@ -108,6 +108,7 @@ public:
             throw m_s.failure(req, r);
           }
           retry_reason = m_s.failure(req, r).what();
+          retry_after = r.header("retry-after");
         } catch (const TransportError& e) {
           if (e.failure() != TransportFailure::connection) {
             fs::remove(tmp);
@@ -120,7 +121,7 @@ public:
         if (attempt >= attempts)
           throw Error(ErrorKind::registry, *retry_reason + " (after " + std::to_string(attempt) + " attempts)");
         spdlog::warn("{} (attempt {} of {})", *retry_reason, attempt, attempts);
-        m_s.backoff(attempt);
+        m_s.backoff(attempt, retry_after);
       }
     });
   }

@@ -120,7 +120,7 @@ public:
           if (attempt >= attempts)
             throw Error(ErrorKind::registry, f.message + " (after " + std::to_string(attempt) + " attempts)");
           spdlog::warn("{}: {} (attempt {} of {})", b.digest, f.message, attempt, attempts);
-          m_s.backoff(attempt);
+          m_s.backoff(attempt, f.retry_after);
         }
       }
     });
@@ -142,6 +142,7 @@ public:
 private:
   struct RetryableFailure {
     std::string message;
+    std::optional<std::string> retry_after; ///< the response's Retry-After header, if any
   };
 
   std::string blob_path(const std::string& digest) const { return "/v2/" + m_s.repository() + "/blobs/" + digest; }
@@ -153,11 +154,11 @@ private:
     try {
       r = m_s.send(req, Retry::no);
     } catch (const TransportError& e) {
-      if (e.failure() == TransportFailure::connection) throw RetryableFailure{e.what()};
+      if (e.failure() == TransportFailure::connection) throw RetryableFailure{e.what(), std::nullopt};
       throw m_s.transport_failure(e, 1);
     }
     if (std::find(ok.begin(), ok.end(), r.status) != ok.end()) return r;
-    if (is_retryable_status(r.status)) throw RetryableFailure{m_s.failure(req, r).what()};
+    if (is_retryable_status(r.status)) throw RetryableFailure{m_s.failure(req, r).what(), r.header("retry-after")};
     throw m_s.failure(req, r);
   }
 

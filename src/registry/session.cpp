@@ -1,4 +1,5 @@
 #include "registry/session.hpp"
+#include "registry/retry_after.hpp"
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -56,10 +57,35 @@ std::string Session::resolve(std::string_view location) const {
   return m_base + "/" + std::string(location);
 }
 
-void Session::backoff(int attempt) const {
-  auto delay = m_opts.first_backoff * (1LL << std::min(attempt - 1, 10));
-  spdlog::debug("retrying in {} ms", delay.count());
-  std::this_thread::sleep_for(delay);
+namespace {
+
+// 1500 ms -> "1.5 s", 60000 ms -> "60 s".
+std::string seconds_text(std::chrono::milliseconds ms) {
+  std::string out = std::to_string(ms.count() / 1000);
+  if (auto frac = ms.count() % 1000; frac != 0) {
+    std::string f = std::to_string(1000 + frac).substr(1);
+    while (f.back() == '0') f.pop_back();
+    out += "." + f;
+  }
+  return out + " s";
+}
+
+} // namespace
+
+void Session::backoff(int attempt, std::optional<std::string_view> retry_after) const {
+  std::chrono::milliseconds delay = m_opts.first_backoff * (1LL << std::min(attempt - 1, 10));
+  RetryWait w = retry_wait(delay, retry_after, m_opts.max_retry_after, std::chrono::system_clock::now());
+  if (w.capped) {
+    spdlog::warn("{} asked to wait {} before retrying (Retry-After: {}); waiting {} (the cap, "
+                 "ECHO_REGISTRY_MAX_RETRY_AFTER)",
+                 m_base, seconds_text(*w.requested), *retry_after, seconds_text(w.wait));
+  } else if (retry_after) {
+    spdlog::debug("{} sent Retry-After: {}{}; retrying in {} ms", m_base, *retry_after,
+                  w.requested ? "" : " (not understood, ignored)", w.wait.count());
+  } else {
+    spdlog::debug("retrying in {} ms", w.wait.count());
+  }
+  std::this_thread::sleep_for(w.wait);
 }
 
 Error Session::transport_failure(const TransportError& e, int attempts) const {
@@ -80,7 +106,7 @@ HttpResponse Session::send(const HttpRequest& req, Retry retry) {
       if (is_retryable_status(resp.status) && attempt < attempts) {
         spdlog::warn("{} {}: {} {} (attempt {} of {})", req.method, strip_query(req.url), resp.status, resp.reason,
                      attempt, attempts);
-        backoff(attempt);
+        backoff(attempt, resp.header("retry-after"));
         continue;
       }
       resp.attempts = attempt;
@@ -182,7 +208,7 @@ std::string Session::fetch_token(const Challenge& c, const std::vector<std::stri
       throw transport_failure(e, attempt).with_context("getting a token for " + m_registry + "/" + m_repository);
     }
     if (is_retryable_status(resp.status) && attempt < attempts) {
-      backoff(attempt);
+      backoff(attempt, resp.header("retry-after"));
       continue;
     }
     break;

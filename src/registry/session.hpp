@@ -33,14 +33,18 @@ public:
   std::string resolve(std::string_view location) const;
 
   /// Sends req with auth; answers a 401 challenge once (token or basic) and resends. With Retry::yes,
-  /// connection errors, 5xx and 429 are retried up to max_attempts with doubling backoff; the last
+  /// connection errors, 5xx and 429 are retried up to max_attempts with doubling backoff (stretched by a
+  /// Retry-After header up to max_retry_after); the last
   /// response is returned whatever its status. Throws Error(registry) when no response came (TLS
   /// failures carry an --insecure-registry hint); with Retry::no the TransportError itself.
   HttpResponse send(const HttpRequest& req, Retry retry = Retry::yes);
   /// Error(registry) "<METHOD> <url>: <status> <reason>: <registry error>" with an auth hint on 401/403.
   Error failure(const HttpRequest& req, const HttpResponse& resp) const;
-  /// Sleeps before attempt `attempt` + 1 (attempt counts from 1).
-  void backoff(int attempt) const;
+  /// Sleeps before attempt `attempt` + 1 (attempt counts from 1): first_backoff doubled per attempt, or the
+  /// server's Retry-After value (delta-seconds or HTTP-date) when longer, but never more than
+  /// max_retry_after (a longer request is cut to the cap with a warning naming the registry URL).
+  /// Call it only when another attempt follows.
+  void backoff(int attempt, std::optional<std::string_view> retry_after = std::nullopt) const;
   /// Wraps a TransportError into the user-facing Error (adds the insecure hint for TLS failures).
   Error transport_failure(const TransportError& e, int attempts) const;
 

@@ -24,6 +24,9 @@ struct ClientOptions {
   std::vector<std::filesystem::path> auth_files; ///< docker config.json-style files, first match wins
   int max_attempts = 4;                          ///< per request, on connection errors, 5xx and 429
   std::chrono::milliseconds first_backoff{200};  ///< doubled after each failed attempt
+  /// Cap on a server's Retry-After (delta-seconds or HTTP-date, on 429/5xx): the wait before a retry is
+  /// max(backoff, min(Retry-After, max_retry_after)); a longer request waits the cap and logs a warning.
+  std::chrono::milliseconds max_retry_after{60000};
   std::uint64_t chunk_size = 16ull << 20;        ///< blobs larger than this are uploaded in PATCH chunks of this size
   std::string mount_from;                        ///< repository (same registry) to try cross-repo mounts from
   std::function<void(std::string_view)> progress; ///< one line per blob/manifest pushed or pulled (optional)
@@ -55,7 +58,8 @@ std::string pull(const Reference& ref, const std::filesystem::path& dir, const C
 
 /// Options from the environment: ECHO_INSECURE_REGISTRIES (comma-separated host:port),
 /// ECHO_REGISTRY_USERNAME + ECHO_REGISTRY_PASSWORD (credentials), auth files $REGISTRY_AUTH_FILE then
-/// $DOCKER_CONFIG/config.json or ~/.docker/config.json.
+/// $DOCKER_CONFIG/config.json or ~/.docker/config.json, ECHO_REGISTRY_MAX_RETRY_AFTER (whole seconds, the
+/// Retry-After cap). Throws Error(usage) naming the variable when ECHO_REGISTRY_MAX_RETRY_AFTER is not a number.
 ClientOptions options_from_environment();
 
 /// True for a cosign attachment ref name: sha256-<64 hex>.sig|.att|.sbom.

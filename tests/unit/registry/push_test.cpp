@@ -54,7 +54,9 @@ struct MiniRegistry {
   std::map<std::string, std::string> blobs, manifests, uploads;
   std::vector<std::string> log;
   int next = 0;
-  int fail_uploads = 0; // this many upload PUT/PATCH requests answer 500
+  int fail_uploads = 0; // this many upload PUT/PATCH requests answer fail_status
+  int fail_status = 500;
+  std::string fail_retry_after; // Retry-After header of those answers ("" = none)
   bool query_locations = true;
   std::string host;
 
@@ -78,7 +80,9 @@ struct MiniRegistry {
       if (fail_uploads > 0) {
         --fail_uploads;
         uploads.erase(id);
-        return {500, {}, R"({"errors":[{"code":"UNKNOWN","message":"storage hiccup"}]})"};
+        std::vector<std::pair<std::string, std::string>> headers;
+        if (!fail_retry_after.empty()) headers.emplace_back("Retry-After", fail_retry_after);
+        return {fail_status, headers, R"({"errors":[{"code":"UNKNOWN","message":"storage hiccup"}]})"};
       }
       if (r.method == "PATCH") {
         std::string range = std::to_string(uploads[id].size()) + "-" + std::to_string(uploads[id].size() + r.body.size() - 1);
@@ -223,6 +227,28 @@ TEST_CASE("push: a failed upload step restarts that blob's upload; persistent fa
   CHECK(broken.manifests.empty());
 }
 
+TEST_CASE("push: a 429 with Retry-After on an upload step waits that long before the new upload") {
+  MiniRegistry reg;
+  TestServer server([&](const ServerRequest& r) { return reg.handle(r); });
+  reg.host = server.host();
+  echo::TempDir tmp;
+  auto l = echo::oci::Layout::create(tmp.path());
+  auto img = add_image(l, std::string(500, 'r'), "1.0");
+  ClientOptions opts;
+  opts.insecure_registries = {server.host()};
+  opts.first_backoff = std::chrono::milliseconds(1);
+  reg.fail_uploads = 1;
+  reg.fail_status = 429;
+  reg.fail_retry_after = "1";
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = push(tmp.path(), Reference::parse(server.host() + "/app:1.0"), {}, opts);
+  auto took = std::chrono::steady_clock::now() - t0;
+  CHECK(r.uploaded == 2);
+  CHECK(reg.blobs.at(img.layer_digest) == std::string(500, 'r'));
+  CHECK(took >= std::chrono::milliseconds(1000));
+  CHECK(took < std::chrono::milliseconds(5000));
+}
+
 TEST_CASE("attachment names") {
   std::string hex(64, 'c');
   CHECK(is_attachment_name("sha256-" + hex + ".sig"));
@@ -253,4 +279,18 @@ TEST_CASE("options from the environment") {
   auto d = options_from_environment();
   CHECK_FALSE(d.credentials);
   CHECK(d.auth_files == std::vector<std::filesystem::path>{"/home/t/.docker/config.json"});
+  CHECK(d.max_retry_after == std::chrono::seconds(60));
+
+  ::setenv("ECHO_REGISTRY_MAX_RETRY_AFTER", "5", 1);
+  CHECK(options_from_environment().max_retry_after == std::chrono::seconds(5));
+  ::setenv("ECHO_REGISTRY_MAX_RETRY_AFTER", "5s", 1);
+  try {
+    options_from_environment();
+    FAIL("no error");
+  } catch (const echo::Error& e) {
+    CHECK(e.kind() == echo::ErrorKind::usage);
+    CHECK(std::string(e.what()) ==
+          "ECHO_REGISTRY_MAX_RETRY_AFTER='5s': expected whole seconds (the cap on a registry's Retry-After)");
+  }
+  ::unsetenv("ECHO_REGISTRY_MAX_RETRY_AFTER");
 }

@@ -190,6 +190,57 @@ TEST_CASE("session: 5xx and 429 are retried with backoff, then the last answer i
                                                        "disk on fire (after 3 attempts)");
 }
 
+TEST_CASE("session: Retry-After on 429/503 stretches the backoff, up to max_retry_after") {
+  using Clock = std::chrono::steady_clock;
+  int calls = 0;
+  TestServer server([&](const ServerRequest&) {
+    ++calls;
+    if (calls == 1) return ServerResponse{429, {{"Retry-After", "1"}}, ""};
+    return ServerResponse{200, {}, "fine"};
+  });
+  auto opts = fast_options(server.host()); // first_backoff 1 ms: any longer wait is the server's
+  auto http = make_curl_transport();
+  Session s(*http, opts, server.host(), "app", {});
+  auto t0 = Clock::now();
+  auto r = s.send(get(s, "/v2/"));
+  auto took = Clock::now() - t0;
+  CHECK(r.status == 200);
+  CHECK(calls == 2);
+  CHECK(took >= std::chrono::milliseconds(1000));
+  CHECK(took < std::chrono::milliseconds(5000));
+
+  // 503 asking for an hour: waits the cap (300 ms here), not an hour.
+  int calls2 = 0;
+  TestServer busy([&](const ServerRequest&) {
+    ++calls2;
+    if (calls2 == 1) return ServerResponse{503, {{"Retry-After", "3600"}}, ""};
+    return ServerResponse{200, {}, "fine"};
+  });
+  auto opts2 = fast_options(busy.host());
+  opts2.max_retry_after = std::chrono::milliseconds(300);
+  Session s2(*http, opts2, busy.host(), "app", {});
+  t0 = Clock::now();
+  CHECK(s2.send(get(s2, "/v2/")).status == 200);
+  took = Clock::now() - t0;
+  CHECK(calls2 == 2);
+  CHECK(took >= std::chrono::milliseconds(300));
+  CHECK(took < std::chrono::milliseconds(3000));
+}
+
+TEST_CASE("session: no Retry-After sleep when no retry follows") {
+  using Clock = std::chrono::steady_clock;
+  TestServer server([&](const ServerRequest&) { return ServerResponse{429, {{"Retry-After", "30"}}, ""}; });
+  auto opts = fast_options(server.host());
+  opts.max_attempts = 1;
+  auto http = make_curl_transport();
+  Session s(*http, opts, server.host(), "app", {});
+  auto t0 = Clock::now();
+  CHECK(s.send(get(s, "/v2/")).status == 429);
+  CHECK(s.send(get(s, "/v2/"), Retry::no).status == 429);
+  CHECK(Clock::now() - t0 < std::chrono::milliseconds(5000));
+  CHECK(server.requests().size() == 2);
+}
+
 TEST_CASE("session: connection refused is retried, then reported with the attempt count") {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
