@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Registry failures through tests/lib/fault_proxy.py in front of a real docker-registry: registry down,
-# 401, 500 twice then success, corrupted blob (nothing tagged), basic and bearer auth from every source
-# (secrets never printed, even with -vv), and a push killed halfway then resumed without re-uploading.
+# 401, 500 twice then success, 429/503 with Retry-After (honoured, capped), corrupted blob (nothing tagged),
+# basic and bearer auth from every source (secrets never printed, even with -vv), and a push killed halfway
+# then resumed without re-uploading.
 . "$ECHO_SOURCE_DIR/tests/lib/common.sh"
 need umoci skopeo python3 curl
 start_registry
@@ -49,6 +50,31 @@ start_proxy --fail-first 2
 [ "$(jget '["digest"]' <out.json)" = "$want" ] || fail "retry push: $(cat out.json)"
 [ "$(grep -c ' 500 ' proxy.log)" = 2 ] || { cat proxy.log; fail "expected two injected 500s"; }
 assert_contains err.txt "500 Internal Server Error (attempt 1 of 4)"
+stop_proxy
+
+# 3b. 429 + Retry-After: 2 on the first request: the client waits the server's 2 s (not its 200 ms backoff)
+start_proxy --fail-first 1 --fail-status 429 --retry-after 2
+t0=$(date +%s%N)
+"$ECHO_BUILD" -v --json push --insecure-registry "$PROXY" L "$PROXY/ra:1.0" >out.json 2>err.txt || { cat err.txt; fail "push with 429 + Retry-After"; }
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$(jget '["digest"]' <out.json)" = "$want" ] || fail "Retry-After push: $(cat out.json)"
+[ "$(grep -c ' 429 ' proxy.log)" = 1 ] || { cat proxy.log; fail "expected one injected 429"; }
+assert_contains err.txt "429 Too Many Requests (attempt 1 of 4)"
+assert_contains err.txt "http://$PROXY sent Retry-After: 2; retrying in 2000 ms"
+[ "$ms" -ge 2000 ] || fail "push with Retry-After: 2 took only $ms ms"
+echo "429 + Retry-After: 2 push took $ms ms"
+stop_proxy
+
+# 3c. 503 + Retry-After: 3600 with a 1 s cap: waits the cap, warns naming the registry URL, succeeds
+start_proxy --fail-first 1 --fail-status 503 --retry-after 3600
+t0=$(date +%s%N)
+ECHO_REGISTRY_MAX_RETRY_AFTER=1 "$ECHO_BUILD" --json push --insecure-registry "$PROXY" L "$PROXY/ra:2.0" >out.json 2>err.txt \
+  || { cat err.txt; fail "push with 503 + Retry-After over the cap"; }
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$(jget '["digest"]' <out.json)" = "$want" ] || fail "capped Retry-After push: $(cat out.json)"
+assert_contains err.txt "http://$PROXY asked to wait 3600 s before retrying (Retry-After: 3600); waiting 1 s (the cap, ECHO_REGISTRY_MAX_RETRY_AFTER)"
+[ "$ms" -ge 1000 ] && [ "$ms" -lt 30000 ] || fail "push with Retry-After over a 1 s cap took $ms ms"
+echo "503 + Retry-After: 3600 (cap 1 s) push took $ms ms"
 stop_proxy
 
 # 4. corrupted blob: verify error (exit 9) naming the digest; no request made, no tag created

@@ -10,6 +10,7 @@ Faults (combinable; checked in this order):
                           --tokens-file FILE records the issued tokens
   --always STATUS         answer every /v2/ request with STATUS and a distribution-spec error body
   --fail-first N          answer the first N /v2/ requests with --fail-status (default 500), then pass
+  --retry-after VALUE     send "Retry-After: VALUE" with those --fail-first answers
   --delay "METHOD REGEX SKIP SECONDS"
                           requests matching METHOD and the path REGEX, after the first SKIP of them, wait
                           SECONDS before being forwarded (to kill a client in the middle of a push)
@@ -40,6 +41,7 @@ def main():
     ap.add_argument("--always", type=int)
     ap.add_argument("--fail-first", type=int, default=0)
     ap.add_argument("--fail-status", type=int, default=500)
+    ap.add_argument("--retry-after")
     ap.add_argument("--delay")
     ap.add_argument("--tokens-file", help="append every issued token here (so tests can grep for leaks)")
     args = ap.parse_args()
@@ -135,7 +137,11 @@ def main():
                 if fail:
                     state["failed"] += 1
             if fail:
-                self.reply(args.fail_status, [("Content-Type", "application/json")], error_body("UNAVAILABLE", "injected failure"))
+                hdrs = [("Content-Type", "application/json")]
+                if args.retry_after is not None:
+                    hdrs.append(("Retry-After", args.retry_after))
+                code = "TOOMANYREQUESTS" if args.fail_status == 429 else "UNAVAILABLE"
+                self.reply(args.fail_status, hdrs, error_body(code, "injected failure"))
                 return args.fail_status
             if delay and self.command == delay[0] and delay[1].search(path):
                 with lock:
