@@ -202,14 +202,17 @@ bool written_below(const std::set<std::string>& written, const std::string& rel)
 
 // An opaque directory: removes everything under dir that this layer has not written, recursing into what it wrote
 // (a directory re-created by this layer hides the lower layers' contents too).
-void clear_opaque(const fs::path& root, const fs::path& dir, const std::set<std::string>& written) {
+void clear_opaque(const fs::path& root, const fs::path& dir, const std::set<std::string>& written,
+                  const Reporter& rep) {
   if (!is_real_dir(dir)) return;
   std::vector<fs::path> children;
-  for (const auto& de : fs::directory_iterator(dir)) children.push_back(de.path());
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) children.push_back(it->path());
+  if (ec) rep.io("cannot list " + dir.string() + ": " + ec.message());
   for (const auto& child : children) {
     const std::string rel = child.lexically_relative(root).generic_string();
     if (!written.count(rel) && !written_below(written, rel)) remove_tree(child);
-    else if (is_real_dir(child)) clear_opaque(root, child, written);
+    else if (is_real_dir(child)) clear_opaque(root, child, written, rep);
   }
 }
 
@@ -237,7 +240,7 @@ Admit admit_layer_entry(archive_entry* e, LayerState& layer, const Reporter& rep
   resolved.pop_back();
   const fs::path parent = root / detail::join(resolved, resolved.size());
   if (name == k_opaque_marker) {
-    clear_opaque(root, parent, layer.written);
+    clear_opaque(root, parent, layer.written, rep);
     return Admit::skip;
   }
   if (name.rfind(k_whiteout_prefix, 0) == 0) {
