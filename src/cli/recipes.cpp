@@ -1,6 +1,7 @@
 #include "cli/recipes.hpp"
 
 #include "echo/util/error.hpp"
+#include "echo/util/fs.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -9,6 +10,9 @@ namespace fs = std::filesystem;
 namespace echo::cli {
 
 std::unique_ptr<recipe::RecipeSet> load_recipes(const GlobalOptions& g) {
+  // Local source trees (`sources[].path`) are hashed when recipes load and again before they are built; the
+  // digest cache makes an unchanged tree cost one lstat per file.
+  set_tree_digest_cache(g.effective_cache_dir() / "tree-digests");
   recipe::Diagnostics diags;
   auto set = std::make_unique<recipe::RecipeSet>(recipe::load_dirs(
       g.effective_recipe_dirs(), diags, [](const fs::path& earlier, const fs::path& later) {

@@ -33,6 +33,14 @@ void remove_tree(const std::filesystem::path& path);
 
 /// Deterministic SHA-256 over a directory tree: sorted relative paths, type, mode bits (0777 and
 /// exec), file contents and symlink targets. Independent of mtimes, owners and the tree's location.
+/// With a digest cache set (set_tree_digest_cache), a file whose lstat identity (device, inode, size, mtime and
+/// ctime in nanoseconds) is unchanged since it was last hashed is not read again.
 std::string hash_tree(const std::filesystem::path& root);
+
+/// Directory for hash_tree's per-tree file digest caches (one file per tree, named by the sha256 of the tree's
+/// absolute path); empty (the default) turns the cache off. Written atomically; an unreadable or corrupt cache
+/// file is ignored and rewritten. Files changed in the last 2 seconds are not cached (a write within the same
+/// timestamp tick would otherwise go unseen, as with git's racily clean entries).
+void set_tree_digest_cache(const std::filesystem::path& dir);
 
 } // namespace echo
