@@ -10,7 +10,6 @@
 need python3 podman runc umoci readelf
 start_registry
 podman_setup
-jget() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval("d"+sys.argv[1]))' "$1"; }
 
 real_sources
 

@@ -16,7 +16,6 @@
 need python3 readelf sha256sum openssl podman runc umoci
 start_registry
 podman_setup
-jget() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval("d"+sys.argv[1]))' "$1"; }
 
 real_sources
 real_checkouts a b

@@ -11,7 +11,6 @@
 need python3 cc podman runc umoci
 start_registry
 podman_setup
-jget() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval("d"+sys.argv[1]))' "$1"; }
 
 # 1. Sources: Debian's copies of the upstream release files, checked against the recipes' sha256.
 t=$(now)

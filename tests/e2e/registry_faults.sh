@@ -6,7 +6,6 @@
 . "$ECHO_SOURCE_DIR/tests/lib/common.sh"
 need umoci skopeo python3 curl
 start_registry
-jget() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval("d"+sys.argv[1]))' "$1"; }
 proxy_pids=()
 start_proxy() { # start_proxy ARGS... -> sets PROXY=127.0.0.1:port, log in $T/proxy.log
   local port; port=$(free_port)

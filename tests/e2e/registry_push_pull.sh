@@ -8,7 +8,6 @@ start_registry
 EB=("$ECHO_BUILD" --insecure-registry "$REGISTRY")
 push() { "$ECHO_BUILD" --json push --insecure-registry "$REGISTRY" "$@"; }
 pull() { "$ECHO_BUILD" --json pull --insecure-registry "$REGISTRY" "$@"; }
-jget() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval("d"+sys.argv[1]))' "$1"; }
 
 # A small layout: two layers (one random, so chunked uploads really split), tagged 1.0.
 cd "$T"

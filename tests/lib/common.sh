@@ -16,6 +16,8 @@ add_cleanup() { _cleanups+=("$1"); }
 skip() { echo "SKIP: $*"; exit 77; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
 need() { for c in "$@"; do command -v "$c" >/dev/null 2>&1 || skip "$c is not installed"; done; }
+# jget EXPR: a value out of the JSON on stdin, by a Python subscript: jget '["digest"]'
+jget() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval("d"+sys.argv[1]))' "$1"; }
 
 # expect_fail CODE CMD...: runs CMD, requires exit code CODE, leaves its stderr in $T/err and stdout in $T/out.
 expect_fail() {

@@ -8,6 +8,7 @@
 #include "echo/util/sha256.hpp"
 #include "unit/source/archive_builder.hpp"
 
+#include "unit/fs_helpers.hpp"
 #include <catch2/catch.hpp>
 #include <sys/stat.h>
 
@@ -19,13 +20,7 @@ using echo::test::ArchiveEntry;
 
 namespace {
 
-std::vector<std::string> list_dir(const fs::path& dir) {
-  std::vector<std::string> out;
-  if (!fs::exists(dir)) return out;
-  for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path().filename());
-  std::sort(out.begin(), out.end());
-  return out;
-}
+using echo::test::list_dir;
 
 ino_t inode(const fs::path& p) {
   struct stat st {};

@@ -5,6 +5,7 @@
 #include "echo/util/sha256.hpp"
 #include "http_server.hpp"
 
+#include "unit/fs_helpers.hpp"
 #include <catch2/catch.hpp>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -31,13 +32,7 @@ FetchOptions fast_options(const fs::path& cache) {
   return o;
 }
 
-std::vector<std::string> list_dir(const fs::path& dir) {
-  std::vector<std::string> out;
-  if (!fs::exists(dir)) return out;
-  for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path().filename());
-  std::sort(out.begin(), out.end());
-  return out;
-}
+using echo::test::list_dir;
 
 std::string error_of(const std::function<void()>& fn) {
   try {

@@ -6,6 +6,7 @@
 #include "echo/util/error.hpp"
 #include "echo/util/fs.hpp"
 
+#include "unit/fs_helpers.hpp"
 #include <catch2/catch.hpp>
 #include <sys/stat.h>
 
@@ -31,13 +32,7 @@ bool present(const fs::path& p) {
   return ::lstat(p.c_str(), &st) == 0;
 }
 
-std::vector<std::string> list_dir(const fs::path& dir) {
-  std::vector<std::string> out;
-  if (!fs::exists(dir)) return out;
-  for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path().filename());
-  std::sort(out.begin(), out.end());
-  return out;
-}
+using echo::test::list_dir;
 
 // Layers are named by digest in an image layout: no extension tells the format.
 class Layers {

@@ -4,6 +4,7 @@
 #include "echo/util/error.hpp"
 #include "echo/util/fs.hpp"
 
+#include "unit/fs_helpers.hpp"
 #include <catch2/catch.hpp>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -22,13 +23,7 @@ unsigned mode_of(const fs::path& p) {
   return st.st_mode & 07777;
 }
 
-std::vector<std::string> list_dir(const fs::path& dir) {
-  std::vector<std::string> out;
-  if (!fs::exists(dir)) return out;
-  for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path().filename());
-  std::sort(out.begin(), out.end());
-  return out;
-}
+using echo::test::list_dir;
 
 std::string unpack_error(const fs::path& archive, const fs::path& dest, const std::string& display, int strip = 0) {
   try {
