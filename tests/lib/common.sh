@@ -8,6 +8,10 @@ export ECHO_SOURCE_DIR ECHO_BUILD
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/echo-e2e.XXXXXX")
 chmod 755 "$T"
+# Temp files of everything the test runs go under $T: a process the test kills on purpose (kill -9 mid-build)
+# leaves its temp dirs here, removed with $T, instead of in /tmp.
+mkdir -m 1777 "$T/.tmp"
+export TMPDIR="$T/.tmp"
 _cleanups=()
 on_exit() { local rc=$?; for c in "${_cleanups[@]}"; do eval "$c" || true; done; rm -rf "$T" 2>/dev/null || { chmod -R u+w "$T" 2>/dev/null; rm -rf "$T"; }; exit $rc; }
 trap on_exit EXIT
