@@ -129,7 +129,8 @@ pipeline:
     runs: echo prepared > /build/prepared
   - name: slow
     runs: |
-      sleep 2.5$$
+      # Long enough that the last kill (2.0 s) lands in it even on a loaded CI machine.
+      sleep 4.5$$
       mkdir -p \${{targets.destdir}}/share
       cat prepared > \${{targets.destdir}}/share/slow.txt
       sha256sum big.bin >> \${{targets.destdir}}/share/slow.txt
@@ -137,7 +138,7 @@ Y
 mkdir -p "$R/packages/big"
 head -c 64000000 /dev/zero >"$R/packages/big/big.bin" # a copy long enough to be killed during
 expected=$(printf 'prepared\n%s  big.bin' "$(sha256sum <"$R/packages/big/big.bin" | cut -d' ' -f1)")
-marker="sleep 2.5$$"
+marker="sleep 4.5$$"
 check_slow() { # WHAT: builds slow again and checks the result and the store
   eb --json build slow >"$T/s.json" 2>"$T/err" || { cat "$T/err"; fail "$1: the next build failed"; }
   [ "$(json_field "$T/s.json" cached)" = False ] || fail "$1: a killed build left something taken as a result"
@@ -146,13 +147,13 @@ check_slow() { # WHAT: builds slow again and checks the result and the store
   rm -rf "${STORE:?}/$(json_field "$T/s.json" key)"
 }
 for delay in 0.05 0.3 1.0 2.0; do
-  setsid "$ECHO_BUILD" --recipes "$R" --store "$STORE" --cache-dir "$CACHE" build slow >/dev/null 2>&1 &
+  setsid "$ECHO_BUILD" --recipes "$R" --store "$STORE" --cache-dir "$CACHE" build slow >"$T/bg.log" 2>&1 &
   pid=$!
   sleep "$delay"
   phase="before the temporary entry"
   ls -A "$STORE" | grep -q '^\.tmp-' && phase="while preparing sources"
   pgrep -fx "$marker" >/dev/null && phase="during the slow step"
-  kill -9 -- "-$pid" 2>/dev/null || fail "echo-build ended before the kill at ${delay}s"
+  kill -9 -- "-$pid" 2>/dev/null || { rc=0; wait "$pid" || rc=$?; echo "echo-build exit $rc:"; cat "$T/bg.log"; fail "echo-build ended before the kill at ${delay}s"; }
   wait "$pid" 2>/dev/null || true
   sleep 0.2
   pgrep -fx "$marker" >/dev/null && fail "kill -9 at ${delay}s: the step's sleep survived"
