@@ -28,30 +28,18 @@ Resolved resolve_target(const GlobalOptions& g, const std::string& target) {
   r.lock = resolve::Lockfile::read(g.lockfile);
   const resolve::Lockfile* lock = r.lock ? &*r.lock : nullptr;
   std::error_code ec;
-  // "package:NAME" / "image:NAME" pick one kind when an image and a package share a name (the image wins
-  // for a bare NAME).
+  // "package:NAME" / "image:NAME" pick one kind when an image and a package share a name (a bare NAME means
+  // the image).
   enum class Kind { any, package, image } kind = Kind::any;
   std::string wanted = target;
-  if (target.rfind("package:", 0) == 0) {
-    kind = Kind::package;
-    wanted = target.substr(8);
-  } else if (target.rfind("image:", 0) == 0) {
-    kind = Kind::image;
-    wanted = target.substr(6);
-  }
-  if (kind != Kind::any) {
-    if (kind == Kind::image) {
-      r.image = r.set->find_image(wanted);
-    } else if (auto it = r.set->packages.find(wanted); it != r.set->packages.end()) {
-      r.package = &it->second.front();
+  for (auto [prefix, k] : {std::pair{std::string_view("package:"), Kind::package}, {"image:", Kind::image}})
+    if (target.rfind(prefix, 0) == 0) {
+      kind = k;
+      wanted = target.substr(prefix.size());
     }
-    if (!r.image && !r.package) {
-      std::string dirs;
-      for (const auto& d : g.effective_recipe_dirs()) dirs += (dirs.empty() ? "" : ", ") + d.string();
-      throw Error(ErrorKind::usage, "no " + std::string(kind == Kind::image ? "image" : "package") +
-                                        " recipe named '" + wanted + "' in " + dirs);
-    }
-  }
+  if (kind == Kind::image) r.image = r.set->find_image(wanted);
+  if (auto it = r.set->packages.find(wanted); kind == Kind::package && it != r.set->packages.end())
+    r.package = &it->second.front();
   // A recipe file path outside the recipe directories is loaded on its own and added to the set.
   if (kind == Kind::any && fs::is_regular_file(target, ec) && !r.set->find_image(target)) {
     recipe::Diagnostics diags;
@@ -87,7 +75,8 @@ Resolved resolve_target(const GlobalOptions& g, const std::string& target) {
   } else {
     std::string dirs;
     for (const auto& d : g.effective_recipe_dirs()) dirs += (dirs.empty() ? "" : ", ") + d.string();
-    throw Error(ErrorKind::usage, "no image or package recipe named '" + target + "' in " + dirs);
+    const char* what = kind == Kind::image ? "image" : kind == Kind::package ? "package" : "image or package";
+    throw Error(ErrorKind::usage, std::string("no ") + what + " recipe named '" + wanted + "' in " + dirs);
   }
   if (g.locked) resolve::check_locked(r.lock, r.plan, g.lockfile);
   return r;

@@ -56,6 +56,18 @@ for c in plan graph lock lint fetch build shell push pull keygen sign verify; do
 done
 expect_fail 2 "$EB" plan no-such-image
 assert_contains "$T/err" "no image or package recipe named 'no-such-image' in recipes"
+# hello is an image and a package: a bare name is the image; package:/image: choose.
+"$EB" plan hello >"$T/p.txt" && head -1 "$T/p.txt" | grep -qx "image hello (recipes/images/hello.yaml)" ||
+  fail "plan hello is not the image: $(head -1 "$T/p.txt")"
+"$EB" plan image:hello >"$T/p.txt" && head -1 "$T/p.txt" | grep -qx "image hello (recipes/images/hello.yaml)" ||
+  fail "plan image:hello is not the image: $(head -1 "$T/p.txt")"
+"$EB" --json plan package:hello >"$T/p.json"
+python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert not j.get("image") and j["runtimeClosure"]==["hello","musl-libc"], j' "$T/p.json" ||
+  fail "plan package:hello: $(cat "$T/p.json")"
+expect_fail 2 "$EB" plan image:zlib
+assert_contains "$T/err" "no image recipe named 'zlib' in recipes"
+expect_fail 2 "$EB" plan package:static
+assert_contains "$T/err" "no package recipe named 'static' in recipes"
 # The lockfile committed with the shipped recipes is current.
 (cd "$ECHO_SOURCE_DIR" && "$EB" lock --check >/dev/null) || fail "echo.lock in the repository is stale: run 'echo-build lock'"
 echo PASS
