@@ -36,8 +36,10 @@ std::string display_path(const fs::path& p, const std::string& git_top) {
 
 } // namespace
 
-std::string utc_now() {
-  std::time_t t = std::time(nullptr);
+std::string utc_now() { return utc_at(std::time(nullptr)); }
+
+std::string utc_at(std::int64_t epoch) {
+  const std::time_t t = static_cast<std::time_t>(epoch);
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[32];
@@ -215,7 +217,7 @@ attest::SbomInput sbom_input(const ProvenanceContext& c) {
   in.image_name = plan.image->name;
   in.image_version = plan.image->version;
   in.image_digest = c.image->manifest.digest;
-  in.created = utc_now();
+  in.created = utc_at(c.source_date_epoch);  // the image's creation time: the SBOM is reproducible too
   in.tool_version = k_version;
   std::map<std::string, std::size_t> index;
   for (const auto& name : plan.runtime_closure) {

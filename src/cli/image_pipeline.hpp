@@ -39,6 +39,8 @@ attest::SbomInput sbom_input(const ProvenanceContext& c);
 
 /// Current UTC time as "YYYY-MM-DDThh:mm:ssZ".
 std::string utc_now();
+/// A Unix time as "YYYY-MM-DDThh:mm:ssZ".
+std::string utc_at(std::int64_t epoch);
 /// sha256 over the names, versions and recipe digests of everything a plan uses (the recipe set digest).
 std::string recipe_set_digest(const resolve::Plan& plan);
 

@@ -144,8 +144,13 @@ PY
 
 # 4. Reproducible: other directory, store and cache, -j1, cold.
 t=$(now)
-build b 1 --json build zpipe --offline -o "$T/b/out/zpipe" >"$T/b/out.json" 2>"$T/b/log" || { cat "$T/b/log"; fail "second build failed"; }
+build b 1 --json build zpipe --offline -o "$T/b/out/zpipe" --key "$T/key.pem" --repository "$REGISTRY/zpipe" \
+  >"$T/b/out.json" 2>"$T/b/log" || { cat "$T/b/log"; fail "second build failed"; }
 echo "time: zlib + zpipe image, second cold build, -j1: $(since "$t") s"
 [ "$(tail -1 "$T/b/out.json" | jget '["digest"]')" = "$digest" ] ||
   fail "not reproducible: $digest (dir a, -j2) vs $(tail -1 "$T/b/out.json" | jget '["digest"]') (dir b, -j1)"
+# The SBOM too (its dates are the image's SOURCE_DATE_EPOCH, not the time of the build).
+cmp "$T/a/out/zpipe.spdx.json" "$T/b/out/zpipe.spdx.json" ||
+  fail "the SBOMs of two builds differ: $(diff "$T/a/out/zpipe.spdx.json" "$T/b/out/zpipe.spdx.json" | head -5)"
+grep -q '"created": *"2026-01-01T00:00:00Z"' "$T/a/out/zpipe.spdx.json" || fail "SBOM creationInfo.created is not the image's SOURCE_DATE_EPOCH"
 echo "PASS"
