@@ -2,7 +2,8 @@
 # The `debug` image: musl-base plus BusyBox built from its upstream release against our musl. Offline sandboxed
 # build from the Debian-fetched distdir, signed, pushed, verified; under podman its shell runs, as nonroot,
 # and sees the CA bundle and zoneinfo; BusyBox's interpreter is our musl loader; nothing is setuid/setgid
-# (BusyBox's suid support is configured out). Times go to stdout (docs/performance-images.md).
+# (BusyBox's suid support is configured out); a second cold build from a copy of the recipes in another
+# directory, with -j1, gives the same digest. Times go to stdout (docs/performance-images.md).
 . "$ECHO_SOURCE_DIR/tests/lib/common.sh"
 . "$(dirname "$0")/../lib/real_images.sh"
 need python3 podman runc umoci readelf
@@ -10,12 +11,10 @@ start_registry
 podman_setup
 
 real_sources
+real_checkouts a b
 
-"$ECHO_BUILD" keygen --out-key "$T/key.pem" --out-pub "$T/pub.pem" >/dev/null
 t=$(now)
-"$ECHO_BUILD" --recipes "$ECHO_SOURCE_DIR/recipes/packages" --recipes "$ECHO_SOURCE_DIR/recipes/images" \
-  --store "$T/store" --cache-dir "$T/cache" --distdir "$cache/distdir" -j 2 \
-  build debug --offline --key "$T/key.pem" -o "$T/out/debug" --push "$REGISTRY/debug:1.0" \
+build a 2 build debug --offline --key "$T/key.pem" -o "$T/out/debug" --push "$REGISTRY/debug:1.0" \
   --insecure-registry "$REGISTRY" >"$T/digest" 2>"$T/log" || { cat "$T/log"; fail "building debug failed"; }
 echo "time: debug, cold store and cold source cache, -j2: $(since "$t") s"
 grep -v '^\[' "$T/log"
@@ -48,4 +47,11 @@ cat "$T/run.out"
 [ "$(sed -n 3p "$T/run.out")" -gt 100 ] || fail "$(sed -n 3p "$T/run.out") certificates"
 [ "$(sed -n 4p "$T/run.out")" = +0200 ] || fail "Europe/Berlin in July: $(sed -n 4p "$T/run.out")"
 [ "$(sed -n 5p "$T/run.out")" = /usr/share/zoneinfo/Europe/Berlin ] || fail "zoneinfo: $(sed -n 5p "$T/run.out")"
+
+# Reproducible: other directory, store and cache, -j1, cold (musl and busybox compiled again).
+t=$(now)
+build b 1 build debug --offline -o "$T/b/out/debug" >"$T/b/digest" 2>"$T/b/log" || { cat "$T/b/log"; fail "second build failed"; }
+echo "time: debug, second cold build, -j1: $(since "$t") s"
+[ "$(tail -1 "$T/b/digest")" = "$(tail -1 "$T/digest")" ] ||
+  fail "not reproducible: $(tail -1 "$T/digest") (dir a, -j2) vs $(tail -1 "$T/b/digest") (dir b, -j1)"
 echo "PASS"
