@@ -18,6 +18,7 @@
 #include <deque>
 #include <memory>
 #include <optional>
+#include <functional>
 #include <set>
 
 namespace fs = std::filesystem;
@@ -223,11 +224,23 @@ struct LayerState {
 
 // Image layers: applies whiteouts (and skips them), resolves the entry's path inside the tree, makes room for it
 // and rewrites its (hard link) path to an absolute path under root.
-Admit admit_layer_entry(archive_entry* e, LayerState& layer, const Reporter& rep) {
+//
+// `flush` applies libarchive's deferred directory fixups (modes and times, which archive_write_close sets by path,
+// following symlinks in all but the last component). It runs before anything is removed: otherwise a layer could
+// write x/bin/ (mode 0777), replace x with a symlink to /usr, and the deferred chmod would land on /usr/bin.
+Admit admit_layer_entry(archive_entry* e, LayerState& layer, const Reporter& rep, const std::function<void()>& flush) {
   const fs::path& root = layer.root;
   const char* raw_c = archive_entry_pathname(e);
   if (!raw_c) rep.io("an entry has a name that cannot be decoded");
   const std::string raw = raw_c;
+  auto removing = [&](const std::function<void()>& remove) {
+    flush();
+    try {
+      remove();
+    } catch (const Error& err) {
+      rep.io_entry(raw, err.what());
+    }
+  };
   const auto parsed = layer_components(raw);
   if (!parsed) rep.fail("entry '" + raw + "' goes outside the root");
   const std::vector<std::string>& comps = *parsed;
@@ -240,21 +253,22 @@ Admit admit_layer_entry(archive_entry* e, LayerState& layer, const Reporter& rep
   resolved.pop_back();
   const fs::path parent = root / detail::join(resolved, resolved.size());
   if (name == k_opaque_marker) {
-    clear_opaque(root, parent, layer.written, rep);
+    removing([&] { clear_opaque(root, parent, layer.written, rep); });
     return Admit::skip;
   }
   if (name.rfind(k_whiteout_prefix, 0) == 0) {
     const std::string victim = name.substr(k_whiteout_prefix.size());
     if (victim.empty() || victim == "." || victim == "..")
       rep.fail_entry(raw, "invalid whiteout name '" + name + "'");
-    remove_tree(parent / victim);
+    removing([&] { remove_tree(parent / victim); });
     return Admit::skip;
   }
   resolved.push_back(name);
   const std::string rel = detail::join(resolved, resolved.size());
   const fs::path full = root / rel;
   struct stat st {};
-  if (::lstat(full.c_str(), &st) == 0 && !(S_ISDIR(st.st_mode) && type == AE_IFDIR && !hardlink)) remove_tree(full);
+  if (::lstat(full.c_str(), &st) == 0 && !(S_ISDIR(st.st_mode) && type == AE_IFDIR && !hardlink))
+    removing([&] { remove_tree(full); });
   if (hardlink) {
     const auto tcomps = layer_components(hardlink);
     if (!tcomps) rep.fail_entry(raw, "hard link target '" + std::string(hardlink) + "' goes outside the root");
@@ -303,12 +317,21 @@ void extract(const fs::path& file, UnpackMode mode, const Reporter& rep, AdmitFn
   }
   if (archive_read_open_filename(a, file.c_str(), 1 << 16) != ARCHIVE_OK) rep.io(archive_error(a));
 
-  ArchiveWritePtr out(archive_write_disk_new());
   // Our own checks run first (admit); libarchive's secure flags are the second line of defence.
   // NOABSOLUTEPATHS cannot be set: admitted entries are rewritten to absolute paths under the root, which has no
   // symlink in its own path (canonical), so SECURE_SYMLINKS checks every component.
-  archive_write_disk_set_options(out.get(), ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+  auto new_writer = [] {
+    ArchiveWritePtr w(archive_write_disk_new());
+    archive_write_disk_set_options(w.get(), ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
                                                 ARCHIVE_EXTRACT_SECURE_NODOTDOT);
+    return w;
+  };
+  ArchiveWritePtr out = new_writer();
+  // Applies the directory modes and times libarchive deferred so far (see admit_layer_entry).
+  const std::function<void()> flush = [&] {
+    if (archive_write_close(out.get()) < ARCHIVE_WARN) rep.io(archive_error(out.get()));
+    out = new_writer();
+  };
   archive_entry* e = nullptr;
   for (;;) {
     int r = archive_read_next_header(a, &e);
@@ -318,7 +341,7 @@ void extract(const fs::path& file, UnpackMode mode, const Reporter& rep, AdmitFn
     const std::string raw = raw_c ? raw_c : "";
     const mode_t type = archive_entry_filetype(e);
     const mode_t perm = archive_entry_perm(e) & 0777; // no setuid, setgid (refused or dropped) or sticky bits
-    if (admit(e) == Admit::skip) {
+    if (admit(e, flush) == Admit::skip) {
       archive_read_data_skip(a);
       continue;
     }
@@ -335,7 +358,7 @@ void extract(const fs::path& file, UnpackMode mode, const Reporter& rep, AdmitFn
 
 void extract_source(const fs::path& file, const fs::path& root, int strip, const Reporter& rep) {
   extract(file, UnpackMode::source_archive, rep,
-          [&](archive_entry* e) { return admit_source_entry(e, root, strip, rep); });
+          [&](archive_entry* e, const std::function<void()>&) { return admit_source_entry(e, root, strip, rep); });
   if (auto bad = detail::find_escaping_symlink(root); !bad.empty())
     rep.fail_entry(bad, "symlink target '" + fs::read_symlink(root / bad).string() + "' points outside the tree");
 }
@@ -346,7 +369,8 @@ void apply_layer(const fs::path& file, const fs::path& dest_dir, const Reporter&
   if (ec) rep.io("cannot create " + dest_dir.string() + ": " + ec.message());
   LayerState layer{fs::canonical(dest_dir, ec), {}};
   if (ec) rep.io("cannot resolve " + dest_dir.string() + ": " + ec.message());
-  extract(file, UnpackMode::oci_layer, rep, [&](archive_entry* e) { return admit_layer_entry(e, layer, rep); });
+  extract(file, UnpackMode::oci_layer, rep,
+          [&](archive_entry* e, const std::function<void()>& flush) { return admit_layer_entry(e, layer, rep, flush); });
 }
 
 mode_t lstat_type(const fs::path& p) {

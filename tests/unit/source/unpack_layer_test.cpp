@@ -252,3 +252,26 @@ TEST_CASE("a source archive is still refused for what a layer may contain", "[un
   echo::source::unpack(tmp.path() / "w.tar", tmp.path() / "out", {}, "w.tar");
   CHECK(list_dir(tmp.path() / "out") == std::vector<std::string>{".wh.a", "a"}); // a plain file in a source tree
 }
+
+TEST_CASE("a directory replaced by a symlink cannot redirect the deferred chmod/utime of what it held",
+          "[unpack][layer]") {
+  // libarchive sets directory modes and times when the writer closes, by path. A layer that writes x/bin/ (0777)
+  // and then replaces x with a symlink to a host directory must not change that host directory's bin/.
+  for (const bool whiteout_first : {false, true}) {
+    echo::TempDir tmp;
+    Layers l(tmp.path() / "layers");
+    const fs::path victim = tmp.path() / "host";
+    fs::create_directories(victim / "bin");
+    fs::permissions(victim / "bin", fs::perms(0755));
+    const auto before = fs::last_write_time(victim / "bin");
+    std::vector<ArchiveEntry> evil = {a_dir("x"), a_dir("x/bin", 0777), a_file("x/bin/tool", "t")};
+    if (whiteout_first) evil.push_back(a_file(".wh.x", ""));
+    evil.push_back(a_symlink("x", victim.string()));
+    l.apply(evil);
+    CAPTURE(whiteout_first);
+    CHECK(mode_of(victim / "bin") == 0755);
+    CHECK(fs::last_write_time(victim / "bin") == before);
+    CHECK(list_dir(victim / "bin").empty());
+    CHECK(fs::read_symlink(l.root() / "x") == victim);
+  }
+}
