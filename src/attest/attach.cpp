@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <set>
+
 namespace echo::attest {
 
 namespace {
@@ -37,7 +39,68 @@ void check_subject(const std::string& statement, const oci::Descriptor& image) {
   throw Error(ErrorKind::signature, "provenance statement subject is not the image " + image.digest);
 }
 
+/// The image's created time: manifest annotation, else config.created, else "".
+std::string image_created(const oci::Layout& layout, const oci::Descriptor& image) {
+  nlohmann::json m = nlohmann::json::parse(layout.read_blob(image.digest), nullptr, false);
+  if (!m.is_object()) return "";
+  if (m.contains("annotations") && m["annotations"].is_object() && m["annotations"].contains(k_annotation_created) &&
+      m["annotations"][k_annotation_created].is_string())
+    return m["annotations"][k_annotation_created];
+  if (m.contains("config") && m["config"].is_object()) {
+    nlohmann::json c = nlohmann::json::parse(layout.read_blob(m["config"].value("digest", "")), nullptr, false);
+    if (c.is_object() && c.contains("created") && c["created"].is_string()) return c["created"];
+  }
+  return "";
+}
+
+/// Removes from index.json the unnamed referrer entries of `image` that are not in `keep`, then reopens.
+void drop_stale_referrers(oci::Layout& layout, const oci::Descriptor& image, const std::set<std::string>& keep) {
+  std::filesystem::path index = layout.dir() / "index.json";
+  ojson idx = ojson::parse(read_file(index));
+  ojson kept = ojson::array();
+  bool dropped = false;
+  for (const auto& d : idx.value("manifests", ojson::array())) {
+    bool named = d.contains("annotations") && d["annotations"].contains(oci::k_annotation_ref_name);
+    std::string digest = d.value("digest", "");
+    if (!named && d.contains("artifactType") && !keep.count(digest)) {
+      nlohmann::json m = nlohmann::json::parse(layout.read_blob(digest), nullptr, false);
+      if (m.is_object() && m.contains("subject") && m["subject"].is_object() &&
+          m["subject"].value("digest", "") == image.digest) {
+        dropped = true;
+        continue;
+      }
+    }
+    kept.push_back(d);
+  }
+  if (!dropped) return;
+  idx["manifests"] = kept;
+  write_file_atomic(index, idx.dump());
+  layout = oci::Layout::open(layout.dir());
+}
+
 } // namespace
+
+oci::Descriptor put_referrer_manifest(oci::Layout& layout, const oci::Descriptor& subject, std::string_view artifact_type,
+                                      const oci::Descriptor& layer, std::string_view created) {
+  oci::Descriptor empty = layout.write_blob("{}", oci::k_media_empty);
+  ojson m;
+  m["schemaVersion"] = 2;
+  m["mediaType"] = oci::k_media_manifest;
+  m["artifactType"] = artifact_type;
+  m["config"] = ojson::parse(oci::descriptor_json(empty));
+  m["layers"] = ojson::array({ojson::parse(oci::descriptor_json(layer))});
+  oci::Descriptor s;
+  s.media_type = subject.media_type;
+  s.digest = subject.digest;
+  s.size = subject.size;
+  m["subject"] = ojson::parse(oci::descriptor_json(s));
+  if (!created.empty()) m["annotations"][k_annotation_created] = created;
+  oci::Descriptor desc = layout.write_blob(m.dump(), oci::k_media_manifest);
+  desc.artifact_type = artifact_type;
+  if (!created.empty()) desc.annotations[k_annotation_created] = std::string(created);
+  layout.put_manifest(desc, "");
+  return desc;
+}
 
 std::string sbom_statement(std::string_view provenance_statement, std::string_view sbom, std::string_view media_type) {
   nlohmann::json prov = nlohmann::json::parse(provenance_statement, nullptr, false);
@@ -138,7 +201,19 @@ void attach(oci::Layout& layout, const oci::Descriptor& image, std::string_view 
     oci::Descriptor sbom_layer = layout.write_blob(a.sbom, a.sbom_media_type);
     put_attachment_manifest(layout, {sbom_layer}, attachment_tag(image.digest, "sbom"));
   }
+
+  // OCI 1.1 referrers (subject = the image), pushed after the cosign tags.
+  std::string created = image_created(layout, image);
+  std::set<std::string> keep;
+  oci::Descriptor env_layer = layout.write_blob(envelope, k_media_dsse);
+  keep.insert(put_referrer_manifest(layout, image, k_artifact_intoto, env_layer, created).digest);
+  if (!a.sbom.empty()) {
+    bool cdx = a.sbom_media_type == k_media_cyclonedx;
+    oci::Descriptor doc = layout.write_blob(a.sbom, cdx ? k_artifact_cyclonedx : k_artifact_spdx);
+    keep.insert(put_referrer_manifest(layout, image, cdx ? k_artifact_cyclonedx : k_artifact_spdx, doc, created).digest);
+  }
   layout.save();
+  drop_stale_referrers(layout, image, keep);
 
   write_file_atomic(side_file(layout, ".intoto.jsonl"), envelope + "\n");
   if (!a.sbom.empty())

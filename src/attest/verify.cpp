@@ -41,7 +41,9 @@ std::optional<oci::Descriptor> pick_image(const oci::Layout& layout, const std::
   std::vector<oci::Descriptor> images;
   std::set<std::string> digests;
   for (const auto& d : layout.manifests())
-    if (!is_attachment_ref(ref_of(d)) && digests.insert(d.digest).second) images.push_back(d);
+    if (!is_attachment_ref(ref_of(d)) && !(ref_of(d).empty() && !d.artifact_type.empty()) &&
+        digests.insert(d.digest).second)
+      images.push_back(d);
   if (images.size() == 1) return images.front();
   why = images.empty() ? "no image manifest in " + layout.dir().string()
                        : std::to_string(images.size()) + " images in " + layout.dir().string() + "; choose one with --ref";
@@ -152,6 +154,91 @@ bool param_matches(const json& v, const std::string& want) {
   return v.dump() == want;
 }
 
+/// OCI 1.1 referrers of `image` in the layout: one check per referrer. In-toto referrers: a DSSE envelope
+/// that verifies with the key and whose statement names the image. SBOM referrers: the document is the
+/// predicate of a verified SBOM statement (`verified`). None: one passing note (older pushes had none).
+void check_referrers(const oci::Layout& layout, std::string_view key, const oci::Descriptor& image,
+                     const std::vector<json>& verified, std::vector<Check>& checks) {
+  std::string hex = image.digest.substr(7);
+  auto names_image = [&](const json& st) {
+    for (const auto& s : st.value("subject", json::array()))
+      if (s.is_object() && s.value("digest", json::object()).value("sha256", "") == hex) return true;
+    return false;
+  };
+  std::size_t found = 0;
+  std::set<std::string> seen;
+  for (const auto& d : layout.manifests()) {
+    if (!ref_of(d).empty() || d.artifact_type.empty() || !seen.insert(d.digest).second) continue;
+    std::string why;
+    auto m = read_json_blob(layout, d.digest, why);
+    if (m && !(m->contains("subject") && (*m)["subject"].is_object() &&
+               (*m)["subject"].value("digest", "") == image.digest))
+      continue; // a referrer of something else
+    ++found;
+    std::string type = m ? m->value("artifactType", d.artifact_type) : d.artifact_type;
+    Check c{"referrer " + d.digest + " (" + type + ")", false, why};
+    if (!m) {
+      checks.push_back(c);
+      continue;
+    }
+    const json layers = m->value("layers", json::array());
+    if (type == k_artifact_intoto) {
+      c.detail = "no DSSE envelope layer verifies with the key";
+      for (const auto& l : layers) {
+        if (l.value("mediaType", "") != k_media_dsse) continue;
+        std::string env;
+        try {
+          env = layout.read_blob(l.value("digest", ""));
+        } catch (const Error& err) {
+          c.detail = err.what();
+          continue;
+        }
+        auto payload = dsse_verify(key, env);
+        if (!payload) continue;
+        json st = json::parse(*payload, nullptr, false);
+        if (!st.is_object() || st.value("_type", "") != k_statement_type) {
+          c.detail = "signed payload is not an in-toto statement";
+          continue;
+        }
+        if (!names_image(st)) {
+          c.detail = "statement subject is not " + image.digest;
+          continue;
+        }
+        c.ok = true;
+        c.detail = "";
+        c.name += ": signature and subject";
+        break;
+      }
+    } else if (type == k_artifact_spdx || type == k_artifact_cyclonedx) {
+      c.detail = "document is not the predicate of a signed SBOM statement about the image";
+      json doc;
+      try {
+        if (!layers.empty()) doc = json::parse(layout.read_blob(layers[0].value("digest", "")), nullptr, false);
+      } catch (const Error& err) {
+        c.detail = err.what();
+      }
+      for (const auto& st : verified) {
+        std::string t = st.value("predicateType", "");
+        if ((t == k_predicate_spdx || t == k_predicate_cyclonedx) && names_image(st) && st.contains("predicate") &&
+            !doc.is_null() && !doc.is_discarded() && st["predicate"] == doc) {
+          c.ok = true;
+          c.detail = "";
+          c.name += ": covered by the signed SBOM statement";
+        }
+      }
+    } else {
+      // Unknown artifact types are listed, not judged.
+      c.ok = true;
+      c.detail = "";
+      c.name += ": not checked (unknown artifact type)";
+    }
+    checks.push_back(c);
+  }
+  if (found == 0)
+    checks.push_back({"referrers: none for " + image.digest + " (pushed without OCI 1.1 referrers; cosign tags checked)",
+                      true, ""});
+}
+
 } // namespace
 
 std::vector<Check> verify_layout(const fs::path& layout_dir, std::string_view public_key_pem, const Expectations& e) {
@@ -259,6 +346,8 @@ std::vector<Check> verify_layout(const fs::path& layout_dir, std::string_view pu
     }
     checks.push_back(bc);
   }
+
+  check_referrers(layout, public_key_pem, *image, verified, checks);
 
   const json pred = statement->value("predicate", json::object());
   const json bdef = pred.is_object() ? pred.value("buildDefinition", json::object()) : json::object();

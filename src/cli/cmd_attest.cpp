@@ -107,6 +107,7 @@ oci::Descriptor pick_image(const oci::Layout& l, const std::string& ref) {
   for (const auto& d : l.manifests()) {
     auto it = d.annotations.find(oci::k_annotation_ref_name);
     if (it != d.annotations.end() && std::regex_match(it->second, k_att)) continue;
+    if (it == d.annotations.end() && !d.artifact_type.empty()) continue; // an OCI 1.1 referrer
     if (found.empty() || found.front().digest != d.digest) found.push_back(d);
   }
   if (found.size() != 1)

@@ -2,6 +2,7 @@
 // layout, then the cosign tags of the pulled digests. index.json is written last.
 #include "echo/oci/layout.hpp"
 #include "echo/registry/client.hpp"
+#include "echo/registry/referrers.hpp"
 #include "echo/util/error.hpp"
 #include "echo/util/sha256.hpp"
 #include "registry/manifest.hpp"
@@ -138,6 +139,27 @@ void store(oci::Layout& layout, BlobFetcher& fetcher, const Fetched& m) {
   layout.write_blob(m.bytes, m.desc.media_type);
 }
 
+/// Referrers of `subject`: the referrers API (200), else the tag-schema index (404: none).
+std::vector<oci::Descriptor> discover_referrers(Session& s, const std::string& subject) {
+  return with_context("discovering referrers of " + subject, [&] {
+    HttpRequest req{"GET", s.url("/v2/" + s.repository() + "/referrers/" + subject), {{"Accept", oci::k_media_index}},
+                    {}, {}, true};
+    HttpResponse r = s.send(req);
+    if (r.status == 200) {
+      spdlog::debug("referrers API answered for {}", subject);
+      return parse_referrers_index(r.body, "referrers of " + subject);
+    }
+    spdlog::debug("referrers API: {} for {}; trying the tag schema", r.status, subject);
+    std::string tag = referrers_tag(subject);
+    HttpRequest get{"GET", s.url("/v2/" + s.repository() + "/manifests/" + tag), {{"Accept", oci::k_media_index}},
+                    {}, {}, true};
+    HttpResponse t = s.send(get);
+    if (t.status == 404) return std::vector<oci::Descriptor>{};
+    if (t.status != 200) throw s.failure(get, t);
+    return parse_referrers_index(t.body, "referrers index " + tag);
+  });
+}
+
 } // namespace
 
 std::string pull(const Reference& ref, const fs::path& dir, const ClientOptions& opts) {
@@ -190,6 +212,22 @@ std::string pull(const Reference& ref, const fs::path& dir, const ClientOptions&
         layout.put_manifest(att->desc, tag);
         if (opts.progress) opts.progress("attachment " + tag + " pulled");
       }
+    }
+    // OCI 1.1 referrers of the image (signed attestations are verified later, from the layout).
+    for (const auto& rd : discover_referrers(s, image.desc.digest)) {
+      if (!is_manifest_type(rd.media_type)) {
+        spdlog::warn("referrer {} of {} is a {}; not stored", rd.digest, image.desc.digest, rd.media_type);
+        continue;
+      }
+      auto m = get_manifest(s, rd.digest);
+      if (!m) throw Error(ErrorKind::registry, "referrer " + rd.digest + " of " + image.desc.digest + " does not exist");
+      std::string subject;
+      oci::Descriptor entry = referrer_descriptor(m->bytes, subject, "referrer " + rd.digest);
+      store(layout, fetcher, *m);
+      entry.annotations.clear();
+      if (entry.artifact_type.empty()) entry.artifact_type = rd.artifact_type;
+      layout.put_manifest(entry, "");
+      if (opts.progress) opts.progress("referrer " + rd.digest + " (" + entry.artifact_type + ") pulled");
     }
     layout.save();
     return image.desc.digest;

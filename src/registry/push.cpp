@@ -2,6 +2,7 @@
 // mount, monolithic or chunked), then manifests, image before attachments.
 #include "echo/oci/layout.hpp"
 #include "echo/registry/client.hpp"
+#include "echo/registry/referrers.hpp"
 #include "echo/util/error.hpp"
 #include "echo/util/fs.hpp"
 #include "echo/util/sha256.hpp"
@@ -61,10 +62,13 @@ void verify_blob(const oci::Layout& layout, const oci::Descriptor& b) {
                                        std::to_string(fs::file_size(p)) + ", descriptor says " + std::to_string(b.size));
 }
 
+/// An OCI 1.1 referrer in the layout: no ref name, an artifactType.
+bool is_referrer_entry(const oci::Descriptor& d) { return ref_name(d).empty() && !d.artifact_type.empty(); }
+
 oci::Descriptor select_image(const oci::Layout& layout, const Reference& ref) {
   std::vector<oci::Descriptor> candidates;
   for (const auto& d : layout.manifests())
-    if (!is_attachment_name(ref_name(d))) candidates.push_back(d);
+    if (!is_attachment_name(ref_name(d)) && !is_referrer_entry(d)) candidates.push_back(d);
   for (const auto& d : candidates)
     if (ref_name(d) == ref.tag) return d;
   if (candidates.size() == 1) return candidates.front();
@@ -126,8 +130,9 @@ public:
     });
   }
 
-  void put_manifest(const ManifestItem& m, const std::string& reference) {
-    with_context("pushing manifest " + m.desc.digest + (reference == m.desc.digest ? "" : " as " + reference), [&] {
+  /// PUTs the manifest; returns true when the answer carries an OCI-Subject header.
+  bool put_manifest(const ManifestItem& m, const std::string& reference) {
+    return with_context("pushing manifest " + m.desc.digest + (reference == m.desc.digest ? "" : " as " + reference), [&] {
       HttpRequest req{"PUT", m_s.url("/v2/" + m_s.repository() + "/manifests/" + reference),
                       {{"Content-Type", m.desc.media_type}}, m.bytes, {}, false};
       HttpResponse r = m_s.send(req);
@@ -136,6 +141,28 @@ public:
       if (got && *got != m.desc.digest)
         throw Error(ErrorKind::registry, "registry stored it as " + *got + " (bytes changed in transit?)");
       report(m_opts, "manifest " + m.desc.digest + " -> " + reference);
+      return r.header("oci-subject").has_value();
+    });
+  }
+
+  /// Referrers tag schema: adds `referrers` to the index at `tag` (404: none yet) and PUTs it when changed.
+  void update_referrers_tag(const std::string& tag, const std::vector<oci::Descriptor>& referrers) {
+    with_context("updating referrers tag " + tag, [&] {
+      HttpRequest get{"GET", m_s.url("/v2/" + m_s.repository() + "/manifests/" + tag),
+                      {{"Accept", oci::k_media_index}}, {}, {}, true};
+      HttpResponse r = m_s.send(get);
+      if (r.status != 200 && r.status != 404) throw m_s.failure(get, r);
+      std::string existing = r.status == 200 ? r.body : std::string();
+      MergedIndex merged = merge_referrers_index(existing, referrers, "referrers index " + tag);
+      if (merged.added == 0) {
+        report(m_opts, "referrers tag " + tag + " already lists all " + std::to_string(referrers.size()) + " referrers");
+        return;
+      }
+      HttpRequest put{"PUT", m_s.url("/v2/" + m_s.repository() + "/manifests/" + tag),
+                      {{"Content-Type", oci::k_media_index}}, merged.bytes, {}, false};
+      HttpResponse pr = m_s.send(put);
+      if (pr.status != 201 && pr.status != 200) throw m_s.failure(put, pr);
+      report(m_opts, "referrers tag " + tag + ": " + std::to_string(merged.added) + " referrer(s) added");
     });
   }
 
@@ -284,7 +311,25 @@ PushResult push(const fs::path& layout_dir, const Reference& ref, const std::vec
     collect(layout, d, u, seen);
     units.push_back(std::move(u));
   }
+  // OCI 1.1 referrers of the image (attach() writes them as unnamed entries with an artifactType).
+  std::vector<PushUnit> referrer_units;
+  std::vector<oci::Descriptor> referrer_descs;
+  for (const auto& d : layout.manifests()) {
+    if (!is_referrer_entry(d)) continue;
+    std::string subject;
+    oci::Descriptor rd = referrer_descriptor(layout.read_blob(d.digest), subject,
+                                             "referrer " + d.digest + " in " + layout_dir.string());
+    if (subject != image.digest) continue;
+    PushUnit u;
+    u.tag = d.digest;
+    std::set<std::string> seen;
+    collect(layout, d, u, seen);
+    referrer_units.push_back(std::move(u));
+    referrer_descs.push_back(std::move(rd));
+  }
   for (const auto& u : units)
+    for (const auto& b : u.blobs) verify_blob(layout, b);
+  for (const auto& u : referrer_units)
     for (const auto& b : u.blobs) verify_blob(layout, b);
 
   std::vector<std::string> scopes{"repository:" + ref.repository + ":pull,push"};
@@ -314,6 +359,19 @@ PushResult push(const fs::path& layout_dir, const Reference& ref, const std::vec
       } else {
         result.attachments.push_back(u.tag);
       }
+    }
+    std::vector<oci::Descriptor> tag_schema;
+    for (std::size_t i = 0; i < referrer_units.size(); ++i) {
+      const PushUnit& u = referrer_units[i];
+      for (const auto& b : u.blobs)
+        if (done.insert(b.digest).second) pusher.push_blob(b, result);
+      bool api = pusher.put_manifest(u.manifests.back(), u.tag);
+      result.referrers.push_back({referrer_descs[i].digest, referrer_descs[i].artifact_type, api});
+      if (!api) tag_schema.push_back(referrer_descs[i]);
+    }
+    if (!tag_schema.empty()) {
+      result.referrers_tag = referrers_tag(result.digest);
+      pusher.update_referrers_tag(result.referrers_tag, tag_schema);
     }
     return result;
   });

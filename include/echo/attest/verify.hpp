@@ -24,7 +24,10 @@ struct Check {
 
 /// Verifies an image in an OCI layout with its cosign-style .sig/.att attachments against a PKIX PEM public
 /// key: image manifest and blob digests, .sig signature and signed digest, .att DSSE signature, statement
-/// subject, predicateType, then the expectations. Stops after a check that later checks depend on.
+/// subject, predicateType, .sbom coverage, then one check per OCI 1.1 referrer of the image in the layout
+/// (unnamed index.json entries with an artifactType whose manifest subject is the image: in-toto referrers need
+/// a DSSE envelope that verifies with the key and names the image; SBOM referrers must equal a signed SBOM
+/// statement's predicate; none at all = one passing "referrers: none ..." note), then the expectations. Stops after a check that later checks depend on.
 /// Returns every check made; throws Error(usage) if `layout` is not a layout, Error(signature) for a bad key.
 std::vector<Check> verify_layout(const std::filesystem::path& layout, std::string_view public_key_pem,
                                  const Expectations& e);

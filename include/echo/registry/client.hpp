@@ -32,15 +32,28 @@ struct ClientOptions {
   std::function<void(std::string_view)> progress; ///< one line per blob/manifest pushed or pulled (optional)
 };
 
+/// An OCI 1.1 referrer (artifact manifest whose subject is the pushed image) that push() sent.
+struct PushedReferrer {
+  std::string digest;        ///< "sha256:<hex>" of the referrer manifest (PUT by digest)
+  std::string artifact_type; ///< e.g. "application/vnd.in-toto+json"
+  bool oci_subject = false;  ///< the registry answered with OCI-Subject (referrers API; no tag written)
+};
+
 /// Outcome of push().
 struct PushResult {
   std::string digest;                   ///< "sha256:<hex>" of the pushed image manifest (or index)
   std::vector<std::string> tags;        ///< tags now pointing at digest (REF's tag first, then extra tags)
   std::vector<std::string> attachments; ///< cosign tags pushed after the image ("sha256-<hex>.sig", ...)
+  std::vector<PushedReferrer> referrers; ///< referrers of the image, in layout order
+  std::string referrers_tag; ///< "sha256-<hex>" when the tag schema index was written/checked, else ""
   int uploaded = 0, skipped = 0, mounted = 0; ///< blobs (config + layers, image and attachments)
 };
 
-/// Pushes the image in the OCI layout `layout` to ref (+ extra tags), then its cosign attachments.
+/// Pushes the image in the OCI layout `layout` to ref (+ extra tags), then its cosign attachments, then its
+/// OCI 1.1 referrers (unnamed index.json entries with an artifactType whose manifest's subject is the image):
+/// each is PUT by digest; when the registry's answer lacks an OCI-Subject header, the referrers tag schema
+/// applies: the index at tag sha256-<hex> is fetched (404: empty), the referrers not yet listed are added
+/// and it is PUT back (not rewritten when nothing is new).
 /// Image choice: the index.json entry whose ref.name is ref.tag, else the only non-attachment entry; else
 /// Error(usage) listing the ref names. Every blob is checked against its digest before anything is uploaded
 /// (Error(verify) naming the digest). Blobs go before manifests, the image before its attachments.
@@ -49,7 +62,10 @@ struct PushResult {
 PushResult push(const std::filesystem::path& layout, const Reference& ref, const std::vector<std::string>& extra_tags,
                 const ClientOptions& opts);
 
-/// Pulls ref (and the cosign tags sha256-<hex>.sig/.att/.sbom of what it pulled, when they exist) into an
+/// Pulls ref (and the cosign tags sha256-<hex>.sig/.att/.sbom of what it pulled, when they exist, and the
+/// OCI 1.1 referrers of the image: GET /v2/<name>/referrers/<digest>, on anything but 200 the tag-schema
+/// index sha256-<hex>; each referrer manifest and its blobs are stored as an unnamed index.json entry with
+/// its artifactType) into an
 /// OCI layout at dir (created if needed). For an index, pulls its linux/amd64 manifest and keeps the index
 /// blob and an unnamed index.json entry for it; the image manifest gets ref.name = ref.tag (none when pulled
 /// by digest only). Verifies every blob digest. Returns the image manifest digest.

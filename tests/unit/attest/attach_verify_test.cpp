@@ -40,6 +40,13 @@ struct Fixture {
   std::vector<Check> verify(const Expectations& e = {}) {
     return verify_layout(layout_dir, signer->public_key_pem(), e);
   }
+  /// Digest of the OCI 1.1 referrer with this artifactType in the layout ("" if none).
+  std::string referrer(const std::string& artifact_type) {
+    oci::Layout l = oci::Layout::open(layout_dir);
+    for (const auto& d : l.manifests())
+      if (d.artifact_type == artifact_type && !d.annotations.count(oci::k_annotation_ref_name)) return d.digest;
+    return "";
+  }
   json manifest_of(const std::string& tag) {
     auto d = oci::Layout::open(layout_dir).find_ref(tag);
     REQUIRE(d);
@@ -103,6 +110,10 @@ TEST_CASE("attach writes cosign-style .sig/.att/.sbom and side files; verify pas
                                      f.image.manifest.digest +
                                      "\nok   provenance predicateType https://slsa.dev/provenance/v1\n"
                                      "ok   sbom signature\n"
+                                     "ok   referrer " + f.referrer("application/vnd.in-toto+json") +
+                                     " (application/vnd.in-toto+json): signature and subject\n"
+                                     "ok   referrer " + f.referrer("application/spdx+json") +
+                                     " (application/spdx+json): covered by the signed SBOM statement\n"
                                      "ok   builder.id https://echo-build.dev/builders/local\n"
                                      "ok   source https://zlib.net/zlib-1.3.1.tar.gz\n"
                                      "ok   param platform=linux/amd64\nok   param source.commit=0123456789abcdef0123456789abcdef01234567\n"
@@ -207,7 +218,8 @@ TEST_CASE("tampering is caught and the failed check is named", "[verify]") {
     write_file_atomic(f.layout_dir / "index.json", R"({"schemaVersion":2,"manifests":[]})");
     oci::Layout rebuilt = oci::Layout::open(f.layout_dir);
     for (const auto& d : kept) {
-      auto ref = d.annotations.at(oci::k_annotation_ref_name);
+      auto it = d.annotations.find(oci::k_annotation_ref_name);
+      std::string ref = it == d.annotations.end() ? "" : it->second; // "": an OCI 1.1 referrer
       if (ref.size() > 4 && ref.substr(ref.size() - 4) == ".att") continue;
       rebuilt.put_manifest(d, ref);
     }
@@ -272,6 +284,6 @@ TEST_CASE("re-signing with another key and no SBOM keeps and re-signs the attach
   auto checks = verify_layout(f.layout_dir, f.other->public_key_pem(), {});
   INFO(format_checks(checks));
   CHECK(all_ok(checks));
-  CHECK(checks.size() == 8); // manifest, config, layer, sig, att, subject, predicateType, sbom
+  CHECK(checks.size() == 10); // manifest, config, layer, sig, att, subject, predicateType, sbom, 2 referrers
   CHECK_FALSE(all_ok(f.verify()));
 }
