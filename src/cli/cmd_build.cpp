@@ -261,7 +261,8 @@ void run_build(const GlobalOptions& g, const BuildFlags& f, const RegistryFlags&
     auto ropts = registry_options(rflags);
     auto res = registry::push(out, ref, f.extra_tags, ropts);
     summary["pushed"] = {{"reference", ref.str()}, {"digest", res.digest}, {"tags", res.tags},
-                         {"attachments", res.attachments}};
+                         {"attachments", res.attachments}, {"referrers", referrers_json(res)}};
+    if (!res.referrers_tag.empty()) summary["pushed"]["referrersTag"] = res.referrers_tag;
     if (!g.json && g.verbosity >= 0) std::cerr << "pushed " << ref.repo_str() << "@" << res.digest << "\n";
   }
   summary["seconds"] = elapsed();

@@ -29,6 +29,13 @@ std::shared_ptr<RegistryFlags> add_registry_flags(CLI::App& cmd) {
   return f;
 }
 
+nlohmann::json referrers_json(const registry::PushResult& r) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& ref : r.referrers)
+    out.push_back({{"digest", ref.digest}, {"artifactType", ref.artifact_type}, {"ociSubject", ref.oci_subject}});
+  return out;
+}
+
 registry::ClientOptions registry_options(const RegistryFlags& flags) {
   registry::ClientOptions o = registry::options_from_environment();
   for (const auto& h : flags.insecure_registries) o.insecure_registries.push_back(h);
@@ -99,6 +106,8 @@ void add_registry_commands(CLI::App& app, GlobalOptions& g) {
         j["digest"] = r.digest;
         j["tags"] = r.tags;
         j["attachments"] = r.attachments;
+        j["referrers"] = referrers_json(r);
+        if (!r.referrers_tag.empty()) j["referrersTag"] = r.referrers_tag;
         j["blobs"] = {{"uploaded", r.uploaded}, {"skipped", r.skipped}, {"mounted", r.mounted}};
         std::cout << j.dump() << std::endl;
       } else {

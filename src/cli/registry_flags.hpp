@@ -3,6 +3,7 @@
 #include "echo/registry/client.hpp"
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <memory>
 #include <string>
@@ -26,5 +27,8 @@ std::shared_ptr<RegistryFlags> add_registry_flags(CLI::App& cmd);
 /// newline dropped) replaces any other credentials; --username alone takes ECHO_REGISTRY_PASSWORD.
 /// Throws Error(usage) for --password-stdin without --username or an empty password.
 registry::ClientOptions registry_options(const RegistryFlags& flags);
+
+/// The OCI 1.1 referrers a push wrote, for --json output: [{"digest", "artifactType", "ociSubject"}].
+nlohmann::json referrers_json(const registry::PushResult& r);
 
 } // namespace echo::cli

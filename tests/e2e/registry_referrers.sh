@@ -22,6 +22,15 @@ cp -r "$ECHO_SOURCE_DIR/recipes" "$T/checkout/"
 d=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().splitlines()[-1])["pushed"]["digest"])' "$T/push.json")
 hex=${d#sha256:}
 echo "image $d"
+# --json names the referrers it pushed and the tag schema index it wrote.
+python3 - "$T/push.json" "$hex" <<'PY' || fail "push --json referrers: $(tail -1 "$T/push.json")"
+import json, sys
+p = json.loads(open(sys.argv[1]).read().splitlines()[-1])["pushed"]
+refs = p["referrers"]
+assert sorted(r["artifactType"] for r in refs) == ["application/spdx+json", "application/vnd.in-toto+json"], refs
+assert all(r["digest"].startswith("sha256:") and r["ociSubject"] is False for r in refs), refs
+assert p["referrersTag"] == "sha256-" + sys.argv[2], p
+PY
 
 # The registry has no referrers API (so the tag schema is what made the referrers discoverable).
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "$IDX" "$API/referrers/$d")
