@@ -154,17 +154,64 @@ bool param_matches(const json& v, const std::string& want) {
   return v.dump() == want;
 }
 
+/// Whether an in-toto statement names the image (sha256 hex) among its subjects.
+bool names_image(const json& st, std::string_view hex) {
+  for (const auto& s : st.value("subject", json::array()))
+    if (s.is_object() && s.value("digest", json::object()).value("sha256", "") == hex) return true;
+  return false;
+}
+
+/// The statements of a manifest's DSSE layers (in-toto payload type) whose envelopes verify with the key, in
+/// layer order. A blob that cannot be read leaves its error in `detail`.
+std::vector<json> verified_statements(const oci::Layout& layout, std::string_view key, const json& manifest,
+                                      std::string& detail) {
+  std::vector<json> out;
+  for (const auto& l : manifest.value("layers", json::array())) {
+    if (l.value("mediaType", "") != k_media_dsse) continue;
+    std::string env;
+    try {
+      env = layout.read_blob(l.value("digest", ""));
+    } catch (const Error& err) {
+      detail = err.what();
+      continue;
+    }
+    json envj = json::parse(env, nullptr, false);
+    if (!envj.is_object() || envj.value("payloadType", "") != k_payload_type_intoto) continue;
+    auto payload = dsse_verify(key, env);
+    if (!payload) continue;
+    json st = json::parse(*payload, nullptr, false);
+    if (st.is_object()) out.push_back(std::move(st));
+  }
+  return out;
+}
+
+/// Whether the SBOM document in the manifest's first layer is the predicate of one of the verified SBOM statements
+/// about the image. A blob that cannot be read leaves its error in `detail`.
+bool sbom_covered(const oci::Layout& layout, const json& manifest, const std::vector<json>& verified,
+                  std::string_view hex, std::string& detail) {
+  json doc;
+  try {
+    const json layers = manifest.value("layers", json::array());
+    if (!layers.empty()) doc = json::parse(layout.read_blob(layers[0].value("digest", "")), nullptr, false);
+  } catch (const Error& err) {
+    detail = err.what();
+  }
+  if (doc.is_null() || doc.is_discarded()) return false;
+  for (const auto& st : verified) {
+    const std::string t = st.value("predicateType", "");
+    if ((t == k_predicate_spdx || t == k_predicate_cyclonedx) && names_image(st, hex) && st.contains("predicate") &&
+        st["predicate"] == doc)
+      return true;
+  }
+  return false;
+}
+
 /// OCI 1.1 referrers of `image` in the layout: one check per referrer. In-toto referrers: a DSSE envelope
 /// that verifies with the key and whose statement names the image. SBOM referrers: the document is the
 /// predicate of a verified SBOM statement (`verified`). None: one passing note (older pushes had none).
 void check_referrers(const oci::Layout& layout, std::string_view key, const oci::Descriptor& image,
                      const std::vector<json>& verified, std::vector<Check>& checks) {
-  std::string hex = image.digest.substr(7);
-  auto names_image = [&](const json& st) {
-    for (const auto& s : st.value("subject", json::array()))
-      if (s.is_object() && s.value("digest", json::object()).value("sha256", "") == hex) return true;
-    return false;
-  };
+  const std::string hex = image.digest.substr(7);
   std::size_t found = 0;
   std::set<std::string> seen;
   for (const auto& d : layout.manifests()) {
@@ -181,26 +228,14 @@ void check_referrers(const oci::Layout& layout, std::string_view key, const oci:
       checks.push_back(c);
       continue;
     }
-    const json layers = m->value("layers", json::array());
     if (type == k_artifact_intoto) {
       c.detail = "no DSSE envelope layer verifies with the key";
-      for (const auto& l : layers) {
-        if (l.value("mediaType", "") != k_media_dsse) continue;
-        std::string env;
-        try {
-          env = layout.read_blob(l.value("digest", ""));
-        } catch (const Error& err) {
-          c.detail = err.what();
-          continue;
-        }
-        auto payload = dsse_verify(key, env);
-        if (!payload) continue;
-        json st = json::parse(*payload, nullptr, false);
-        if (!st.is_object() || st.value("_type", "") != k_statement_type) {
+      for (const auto& st : verified_statements(layout, key, *m, c.detail)) {
+        if (st.value("_type", "") != k_statement_type) {
           c.detail = "signed payload is not an in-toto statement";
           continue;
         }
-        if (!names_image(st)) {
+        if (!names_image(st, hex)) {
           c.detail = "statement subject is not " + image.digest;
           continue;
         }
@@ -211,20 +246,10 @@ void check_referrers(const oci::Layout& layout, std::string_view key, const oci:
       }
     } else if (type == k_artifact_spdx || type == k_artifact_cyclonedx) {
       c.detail = "document is not the predicate of a signed SBOM statement about the image";
-      json doc;
-      try {
-        if (!layers.empty()) doc = json::parse(layout.read_blob(layers[0].value("digest", "")), nullptr, false);
-      } catch (const Error& err) {
-        c.detail = err.what();
-      }
-      for (const auto& st : verified) {
-        std::string t = st.value("predicateType", "");
-        if ((t == k_predicate_spdx || t == k_predicate_cyclonedx) && names_image(st) && st.contains("predicate") &&
-            !doc.is_null() && !doc.is_discarded() && st["predicate"] == doc) {
-          c.ok = true;
-          c.detail = "";
-          c.name += ": covered by the signed SBOM statement";
-        }
+      if (sbom_covered(layout, *m, verified, hex, c.detail)) {
+        c.ok = true;
+        c.detail = "";
+        c.name += ": covered by the signed SBOM statement";
       }
     } else {
       // Unknown artifact types are listed, not judged.
@@ -274,22 +299,7 @@ std::vector<Check> verify_layout(const fs::path& layout_dir, std::string_view pu
     ac.detail = "no " + att_tag + " in the layout (no attestation)";
   } else if (auto am = read_json_blob(layout, att->digest, ac.detail)) {
     ac.detail = "no DSSE envelope in " + att_tag + " verifies with the key";
-    for (const auto& l : am->value("layers", json::array())) {
-      if (l.value("mediaType", "") != k_media_dsse) continue;
-      std::string env;
-      try {
-        env = layout.read_blob(l.value("digest", ""));
-      } catch (const Error& err) {
-        ac.detail = err.what();
-        continue;
-      }
-      json envj = json::parse(env, nullptr, false);
-      if (!envj.is_object() || envj.value("payloadType", "") != k_payload_type_intoto) continue;
-      auto payload = dsse_verify(public_key_pem, env);
-      if (!payload) continue;
-      json st = json::parse(*payload, nullptr, false);
-      if (st.is_object()) verified.push_back(std::move(st));
-    }
+    verified = verified_statements(layout, public_key_pem, *am, ac.detail);
   }
   std::optional<json> statement;
   for (const auto& st : verified)
@@ -300,17 +310,12 @@ std::vector<Check> verify_layout(const fs::path& layout_dir, std::string_view pu
   }
   checks.push_back(ac);
   if (!statement) return checks;
-  std::string hex = image->digest.substr(7);
-  auto names_image = [&](const json& st) {
-    for (const auto& s : st.value("subject", json::array()))
-      if (s.is_object() && s.value("digest", json::object()).value("sha256", "") == hex) return true;
-    return false;
-  };
+  const std::string hex = image->digest.substr(7);
 
   Check sc{"provenance subject " + image->digest, false, ""};
   if (statement->value("_type", "") != k_statement_type)
     sc.detail = "statement _type is '" + statement->value("_type", "") + "', not " + k_statement_type;
-  else if (!names_image(*statement))
+  else if (!names_image(*statement, hex))
     sc.detail = "no subject has sha256 " + hex;
   else
     sc.ok = true;
@@ -326,20 +331,9 @@ std::vector<Check> verify_layout(const fs::path& layout_dir, std::string_view pu
     Check bc{"sbom signature", false, "no signed SBOM statement in " + att_tag + " matches " + sbom_tag};
     std::string sbom_why;
     if (auto sm = read_json_blob(layout, sb->digest, sbom_why)) {
-      json doc;
-      try {
-        const auto& layers = sm->value("layers", json::array());
-        if (!layers.empty()) doc = json::parse(layout.read_blob(layers[0].value("digest", "")), nullptr, false);
-      } catch (const Error& err) {
-        bc.detail = err.what();
-      }
-      for (const auto& st : verified) {
-        std::string t = st.value("predicateType", "");
-        if ((t == k_predicate_spdx || t == k_predicate_cyclonedx) && names_image(st) && st.contains("predicate") &&
-            !doc.is_null() && st["predicate"] == doc) {
-          bc.ok = true;
-          bc.detail = "";
-        }
+      if (sbom_covered(layout, *sm, verified, hex, bc.detail)) {
+        bc.ok = true;
+        bc.detail = "";
       }
     } else {
       bc.detail = sbom_why;
