@@ -189,6 +189,10 @@ std::string make_spdx(const SbomInput& in) {
     j["externalRefs"] = ojson::array({{{"referenceCategory", "PACKAGE-MANAGER"},
                                        {"referenceType", "purl"},
                                        {"referenceLocator", pkg.purl.empty() ? default_purl(pkg) : pkg.purl}}});
+    // What grype and trivy match by when the purl type has no vulnerability feed (pkg:generic).
+    if (!pkg.cpe.empty())
+      j["externalRefs"].push_back(
+          {{"referenceCategory", "SECURITY"}, {"referenceType", "cpe23Type"}, {"referenceLocator", pkg.cpe}});
     // Every source (the first one is also downloadLocation) as an annotation "source <url> sha256:<hex>".
     if (!pkg.sources.empty()) {
       ojson notes = ojson::array();
@@ -252,6 +256,7 @@ std::string make_cyclonedx(const SbomInput& in) {
     c["supplier"] = {{"name", supplier_of(pkg).substr(supplier_of(pkg).find(':') + 2)}};
     if (!pkg.license.empty()) c["licenses"] = ojson::array({{{"expression", pkg.license}}});
     c["purl"] = pkg.purl.empty() ? default_purl(pkg) : pkg.purl;
+    if (!pkg.cpe.empty()) c["cpe"] = pkg.cpe;
     ojson refs = ojson::array();
     for (const auto& s : pkg.sources)
       refs.push_back(ojson{{"type", "distribution"},

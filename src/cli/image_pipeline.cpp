@@ -1,4 +1,5 @@
 #include "cli/image_pipeline.hpp"
+#include "echo/recipe/identity.hpp"
 
 #include "echo/util/fs.hpp"
 #include "echo/util/process.hpp"
@@ -228,7 +229,8 @@ attest::SbomInput sbom_input(const ProvenanceContext& c) {
     p.license = r.license;
     p.homepage = r.homepage;
     p.supplier = r.supplier;
-    p.purl = "pkg:generic/" + name + "@" + r.version;
+    p.purl = recipe::package_purl(r);
+    p.cpe = recipe::package_cpe(r);
     for (const auto& s : r.sources) p.sources.push_back({s.is_local() ? "NOASSERTION" : s.url, s.sha256});
     p.depends_on = plan.packages.at(name).runtime_deps;
     index[name] = in.packages.size();

@@ -1,5 +1,6 @@
 // Recipe files -> PackageRecipe / ImageRecipe, with every problem reported at file:line:col.
 #include "echo/recipe/loader.hpp"
+#include "echo/recipe/identity.hpp"
 #include "echo/util/error.hpp"
 #include "echo/util/fs.hpp"
 #include "echo/util/sha256.hpp"
@@ -199,7 +200,8 @@ std::optional<PackageRecipe> parse_package(YamlReader& r, const yaml::Node& doc,
               {"package", "pipeline"});
   const yaml::Node pkg = doc["package"];
   if (pkg && r.check_map(pkg, "'package'",
-                         {"name", "version", "epoch", "release", "description", "license", "homepage", "supplier"},
+                         {"name", "version", "epoch", "release", "description", "license", "homepage", "supplier",
+                          "purl", "cpe"},
                          {"name", "version", "license"})) {
     if (pkg["name"])
       if (auto s = r.str(pkg["name"], "name")) {
@@ -223,6 +225,16 @@ std::optional<PackageRecipe> parse_package(YamlReader& r, const yaml::Node& doc,
     if (pkg["license"]) p.license = r.str(pkg["license"], "license").value_or("");
     if (pkg["homepage"]) p.homepage = r.str(pkg["homepage"], "homepage").value_or("");
     if (pkg["supplier"]) p.supplier = r.str(pkg["supplier"], "supplier").value_or("");
+    if (pkg["purl"])
+      if (auto s = r.str(pkg["purl"], "purl")) {
+        if (auto err = check_purl_base(*s)) r.error(pkg["purl"].mark(), "invalid package.purl '" + *s + "': " + *err);
+        p.purl = *s;
+      }
+    if (pkg["cpe"])
+      if (auto s = r.str(pkg["cpe"], "cpe")) {
+        if (auto err = check_cpe(*s, p.version)) r.error(pkg["cpe"].mark(), "invalid package.cpe '" + *s + "': " + *err);
+        p.cpe = *s;
+      }
   }
   if (doc["vars"]) p.vars = r.str_map(doc["vars"], "vars");
   if (const yaml::Node srcs = doc["sources"]) {

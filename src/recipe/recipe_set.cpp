@@ -32,6 +32,11 @@ std::vector<fs::path> recipe_files(const fs::path& dir, Diagnostics& diags) {
   }
   for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
        it.increment(ec)) {
+    // <recipe dir>/advisories holds advisory files (recipe/advisory.hpp), not recipes.
+    if (it.depth() == 0 && it->path().filename() == "advisories" && it->is_directory(ec)) {
+      it.disable_recursion_pending();
+      continue;
+    }
     if (!it->is_regular_file(ec)) continue;
     auto ext = it->path().extension();
     if (ext == ".yaml" || ext == ".yml") files.push_back(it->path());

@@ -15,6 +15,8 @@ int exit_code(ErrorKind kind) noexcept {
   case ErrorKind::registry: return 7;
   case ErrorKind::signature: return 8;
   case ErrorKind::verify: return 9;
+  case ErrorKind::vulnerable: return 10;
+  case ErrorKind::vulndb: return 11;
   case ErrorKind::internal: return 70;
   }
   return 70;
@@ -30,6 +32,8 @@ const char* to_string(ErrorKind kind) noexcept {
   case ErrorKind::registry: return "registry";
   case ErrorKind::signature: return "signature";
   case ErrorKind::verify: return "verify";
+  case ErrorKind::vulnerable: return "vulnerable";
+  case ErrorKind::vulndb: return "vulndb";
   case ErrorKind::internal: return "internal";
   }
   return "internal";

@@ -15,6 +15,7 @@ struct SbomPackage {
   std::vector<SbomSource> sources;      ///< first is the downloadLocation
   std::vector<std::string> depends_on;  ///< names of other packages in `packages`
   std::vector<SbomFile> files;          ///< files this package put into the image
+  std::string cpe;                      ///< CPE 2.3 formatted string ("" = none): SECURITY/cpe23Type externalRef
 };
 /// The image: name (repository), version (tag), manifest digest "sha256:<hex>", creation time (RFC 3339,
 /// SOURCE_DATE_EPOCH for reproducible output), packages, and files no package owns (generated files).

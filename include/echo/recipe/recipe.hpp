@@ -62,6 +62,8 @@ struct PackageRecipe {
   int epoch = 0;
   int release = 0;
   std::string description, license, homepage, supplier;
+  std::string purl; ///< package.purl as written: pkg:TYPE[/NAMESPACE]/NAME ("" = pkg:generic/NAME)
+  std::string cpe;  ///< package.cpe as written: CPE 2.3 with version * ("" = the default, lint warns)
   std::vector<Source> sources;
   std::vector<Patch> patches;
   std::vector<Dependency> build_deps, runtime_deps;

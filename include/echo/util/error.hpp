@@ -6,7 +6,7 @@
 namespace echo {
 
 /// What kind of failure an Error is; main maps each kind to a documented exit code (docs/cli.md).
-enum class ErrorKind { usage, recipe, source, sandbox, build, registry, signature, verify, internal };
+enum class ErrorKind { usage, recipe, source, sandbox, build, registry, signature, verify, vulnerable, vulndb, internal };
 
 /// The one exception type of echo-build. Context is added while unwinding, outermost first:
 /// `pushing layer sha256:ab..: PUT http://...: 401 Unauthorized`.
@@ -24,7 +24,7 @@ private:
 };
 
 /// Exit code of a failure of this kind: usage 2, recipe 3, source 4, sandbox 5, build 6, registry 7,
-/// signature 8, verify 9, internal 70. Success is 0.
+/// signature 8, verify 9, vulnerable 10, vulndb 11, internal 70. Success is 0.
 int exit_code(ErrorKind kind) noexcept;
 
 /// Name of the kind as printed in --json output ("usage", "recipe", ...).

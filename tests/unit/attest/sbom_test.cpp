@@ -23,12 +23,14 @@ SbomInput sample() {
   in.created = "2023-11-14T22:13:20Z";
   in.tool_version = "0.1.0";
   SbomPackage zlib{"zlib", "1.3.1", "Zlib", "https://zlib.net", "", "",
-                   {{"https://zlib.net/zlib-1.3.1.tar.gz", std::string(64, '1')}}, {}, {{"usr/lib/libz.so.1", std::string(64, '2')}}};
+                   {{"https://zlib.net/zlib-1.3.1.tar.gz", std::string(64, '1')}}, {}, {{"usr/lib/libz.so.1", std::string(64, '2')}},
+                   "cpe:2.3:a:zlib:zlib:1.3.1:*:*:*:*:*:*:*"};
   SbomPackage app{"hello app", "2.0", "MIT", "", "Example Corp", "",
                   {{"https://example.com/hello-2.0.tar.gz", std::string(64, '3')},
                    {"https://example.com/fix.patch", std::string(64, '4')}},
                   {"zlib"},
-                  {{"/usr/bin/hello", std::string(64, '5')}, {"/usr/share/doc/hello/README", std::string(64, '6')}}};
+                  {{"/usr/bin/hello", std::string(64, '5')}, {"/usr/share/doc/hello/README", std::string(64, '6')}},
+                  ""};
   in.packages = {app, zlib}; // unsorted on purpose
   in.generated_files = {{"etc/os-release", std::string(64, '7')}};
   return in;
@@ -75,6 +77,11 @@ TEST_CASE("SPDX 2.3 document: image, packages, files, relationships", "[sbom]") 
   REQUIRE(pk[1]["annotations"].size() == 2);
   CHECK(pk[1]["annotations"][1]["comment"] == "source https://example.com/fix.patch sha256:" + std::string(64, '4'));
   CHECK(pk[2]["supplier"] == "Organization: echo-build");
+  // a package with a CPE gets a SECURITY/cpe23Type reference after its purl; one without gets none
+  REQUIRE(pk[2]["externalRefs"].size() == 2);
+  CHECK(pk[2]["externalRefs"][1] == json{{"referenceCategory", "SECURITY"}, {"referenceType", "cpe23Type"},
+                                          {"referenceLocator", "cpe:2.3:a:zlib:zlib:1.3.1:*:*:*:*:*:*:*"}});
+  CHECK(pk[1]["externalRefs"].size() == 1);
 
   const json& files = doc["files"];
   REQUIRE(files.size() == 4);
@@ -156,6 +163,8 @@ TEST_CASE("CycloneDX 1.5 document", "[sbom]") {
   CHECK(bom["components"][1]["name"] == "zlib");
   CHECK(bom["components"][1]["purl"] == "pkg:generic/zlib@1.3.1?download_url=https%3A%2F%2Fzlib.net%2Fzlib-1.3.1.tar.gz");
   CHECK(bom["components"][1]["licenses"][0]["expression"] == "Zlib");
+  CHECK(bom["components"][1]["cpe"] == "cpe:2.3:a:zlib:zlib:1.3.1:*:*:*:*:*:*:*");
+  CHECK(!bom["components"][0].contains("cpe"));
   CHECK(bom["dependencies"][1] == json{{"ref", "SPDXRef-Package-hello-app"}, {"dependsOn", {"SPDXRef-Package-zlib"}}});
   CHECK(make_cyclonedx(sample()) == make_cyclonedx(sample()));
 }
