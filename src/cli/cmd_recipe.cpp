@@ -1,6 +1,8 @@
 // plan, graph, lock, lint: the recipe-level commands.
 #include "cli/commands.hpp"
 #include "cli/recipes.hpp"
+#include "echo/recipe/advisory.hpp"
+#include "echo/recipe/identity.hpp"
 #include "echo/util/error.hpp"
 #include "echo/util/fs.hpp"
 
@@ -16,13 +18,34 @@ namespace echo::cli {
 
 namespace {
 
+// Warnings do not fail lint: a package without package.cpe still gets the default CPE in its SBOM, which real
+// scanners may not match (docs/vulnerabilities.md).
+void warn_missing_identity(const recipe::RecipeSet& set, std::vector<std::string>& warnings) {
+  for (const auto& [name, versions] : set.packages)
+    for (const auto& p : versions)
+      if (p.cpe.empty())
+        warnings.push_back(p.file.string() + ": package '" + name + "' has no package.cpe; the SBOM will say " +
+                           recipe::package_cpe(p) +
+                           ", which scanners match only if NVD uses that vendor:product (set package.cpe, or "
+                           "'cpe: none' if NVD has no CPE for it)");
+}
+
 void lint(const GlobalOptions& g, const std::vector<std::string>& paths) {
   recipe::Diagnostics diags;
-  std::size_t files = 0;
-  if (paths.empty()) {
-    auto set = recipe::load_dirs(g.effective_recipe_dirs(), diags, {});
+  std::vector<std::string> warnings;
+  std::size_t files = 0, advisories = 0;
+  // Advisory files are checked against the recipe set they sit beside (recipes/advisories/<pkg>.yaml).
+  auto check_dirs = [&](const std::vector<fs::path>& dirs) {
+    auto set = recipe::load_dirs(dirs, diags, {});
     for (const auto& [n, v] : set.packages) files += v.size();
     files += set.images.size();
+    auto adv = recipe::load_advisories(dirs, diags);
+    advisories += adv.size();
+    recipe::check_advisories(adv, set, recipe::today_utc(), diags);
+    warn_missing_identity(set, warnings);
+  };
+  if (paths.empty()) {
+    check_dirs(g.effective_recipe_dirs());
   } else {
     std::vector<fs::path> dirs;
     for (const auto& p : paths) {
@@ -32,22 +55,22 @@ void lint(const GlobalOptions& g, const std::vector<std::string>& paths) {
         recipe::load_file(p, diags);
       }
     }
-    if (!dirs.empty()) {
-      auto set = recipe::load_dirs(dirs, diags, {});
-      for (const auto& [n, v] : set.packages) files += v.size();
-      files += set.images.size();
-    }
+    if (!dirs.empty()) check_dirs(dirs);
   }
+  if (g.verbosity >= 0)
+    for (const auto& w : warnings) spdlog::warn("{}", w);
   if (g.json) {
     nlohmann::json errs = nlohmann::json::array();
     for (const auto& d : diags.items())
       errs.push_back({{"file", d.where.file}, {"line", d.where.line}, {"column", d.where.column}, {"message", d.message}});
-    std::cout << nlohmann::json{{"errors", errs}, {"ok", diags.empty()}}.dump(2) << "\n";
+    std::cout << nlohmann::json{{"errors", errs}, {"warnings", warnings}, {"ok", diags.empty()}}.dump(2) << "\n";
   }
   if (!diags.empty())
     throw Error(ErrorKind::recipe, diags.render() + "\n" + std::to_string(diags.size()) + " error" +
                                        (diags.size() == 1 ? "" : "s") + " found");
-  if (!g.json && g.verbosity >= 0) std::cout << "ok: " << files << " recipes, no errors\n";
+  if (!g.json && g.verbosity >= 0)
+    std::cout << "ok: " << files << " recipes, " << advisories << " advisory file" << (advisories == 1 ? "" : "s")
+              << ", no errors" << (warnings.empty() ? "" : ", " + std::to_string(warnings.size()) + " warnings") << "\n";
 }
 
 } // namespace

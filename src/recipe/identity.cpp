@@ -135,6 +135,7 @@ std::string package_cpe(const PackageRecipe& p) {
   if (p.cpe.empty())
     return "cpe:2.3:a:" + cpe_escape(p.name) + ":" + cpe_escape(p.name) + ":" + cpe_escape(p.version) +
            ":*:*:*:*:*:*:*";
+  if (p.cpe == "none") return "";
   auto parts = cpe_components(p.cpe);
   if (parts.size() != 13) return p.cpe; // lint reports it
   parts[5] = cpe_escape(p.version);

@@ -232,7 +232,8 @@ std::optional<PackageRecipe> parse_package(YamlReader& r, const yaml::Node& doc,
       }
     if (pkg["cpe"])
       if (auto s = r.str(pkg["cpe"], "cpe")) {
-        if (auto err = check_cpe(*s, p.version)) r.error(pkg["cpe"].mark(), "invalid package.cpe '" + *s + "': " + *err);
+        if (*s == "none") {
+        } else if (auto err = check_cpe(*s, p.version)) r.error(pkg["cpe"].mark(), "invalid package.cpe '" + *s + "': " + *err);
         p.cpe = *s;
       }
   }

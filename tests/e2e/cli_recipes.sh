@@ -46,7 +46,20 @@ assert_contains "$T/err" "$T/bad/a.yaml:6:18: unknown variable 'build.job' (did 
 assert_contains "$T/err" "$T/bad/empty.yaml:1:1: empty recipe"
 assert_contains "$T/err" "$T/bad/i.yaml:4:14: image package on 'nope': no package recipe has that name"
 assert_contains "$T/err" "5 errors found"
-"$EB" lint recipes >/dev/null || fail "shipped recipes do not lint"
+"$EB" lint recipes >/dev/null 2>"$T/lint.err" || fail "shipped recipes do not lint"
+# Every shipped package names its CPE (or says it has none): no identity warning.
+[ ! -s "$T/lint.err" ] || fail "shipped recipes lint with warnings: $(cat "$T/lint.err")"
+# A package without package.cpe: a warning naming the file and the default CPE, not an error.
+mkdir -p "$T/nocpe"
+printf 'package:\n  name: w\n  version: 2.1\n  license: MIT\npipeline:\n  - runs: "true"\n' >"$T/nocpe/w.yaml"
+"$EB" lint "$T/nocpe" >"$T/out" 2>"$T/err" || fail "a missing package.cpe failed lint"
+assert_contains "$T/err" "$T/nocpe/w.yaml: package 'w' has no package.cpe; the SBOM will say cpe:2.3:a:w:w:2.1:*:*:*:*:*:*:*"
+assert_contains "$T/out" "ok: 1 recipes, 0 advisory files, no errors, 1 warnings"
+"$EB" --json lint "$T/nocpe" 2>/dev/null | python3 -c 'import json,sys; j=json.load(sys.stdin); assert j["ok"] and len(j["warnings"])==1, j'
+# package.cpe is checked: 13 components, part a/o/h, version * or the package's own.
+sed -i '4a\  cpe: cpe:2.3:a:w:w:9.9:*:*:*:*:*:*:*' "$T/nocpe/w.yaml"
+expect_fail 3 "$EB" lint "$T/nocpe"
+assert_contains "$T/err" "$T/nocpe/w.yaml:5:8: invalid package.cpe 'cpe:2.3:a:w:w:9.9:*:*:*:*:*:*:*': CPE version '9.9' is not the package version '2.1'"
 
 # Usage errors exit 2; --help works on every subcommand.
 expect_fail 2 "$EB" plan

@@ -21,7 +21,8 @@ std::optional<std::string> check_cpe(std::string_view cpe, std::string_view vers
 /// qualifiers `checksum=sha256:HEX` and `download_url=URL` of its first remote source (sorted by key).
 std::string package_purl(const PackageRecipe& p);
 
-/// The package's CPE 2.3: `package.cpe` with its version filled in, else `cpe:2.3:a:NAME:NAME:VERSION:*:*:*:*:*:*:*`.
+/// The package's CPE 2.3: `package.cpe` with its version filled in, else `cpe:2.3:a:NAME:NAME:VERSION:*:*:*:*:*:*:*`;
+/// "" for `cpe: none` (no CPE exists for it, e.g. data-only packages: none is emitted).
 std::string package_cpe(const PackageRecipe& p);
 
 /// Escapes a value for a CPE 2.3 formatted-string component (backslash before anything but [A-Za-z0-9._-]).

@@ -63,7 +63,7 @@ struct PackageRecipe {
   int release = 0;
   std::string description, license, homepage, supplier;
   std::string purl; ///< package.purl as written: pkg:TYPE[/NAMESPACE]/NAME ("" = pkg:generic/NAME)
-  std::string cpe;  ///< package.cpe as written: CPE 2.3 with version * ("" = the default, lint warns)
+  std::string cpe;  ///< package.cpe as written: CPE 2.3 with version * ("" = the default, lint warns; "none" = no CPE)
   std::vector<Source> sources;
   std::vector<Patch> patches;
   std::vector<Dependency> build_deps, runtime_deps;
