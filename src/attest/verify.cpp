@@ -31,25 +31,6 @@ std::string ref_of(const oci::Descriptor& d) {
   return it == d.annotations.end() ? "" : it->second;
 }
 
-/// The image the user asked about: --ref, or the one non-attachment manifest in the layout.
-std::optional<oci::Descriptor> pick_image(const oci::Layout& layout, const std::string& ref, std::string& why) {
-  if (!ref.empty()) {
-    auto d = layout.find_ref(ref);
-    if (!d) why = "no manifest tagged '" + ref + "' in " + layout.dir().string();
-    return d;
-  }
-  std::vector<oci::Descriptor> images;
-  std::set<std::string> digests;
-  for (const auto& d : layout.manifests())
-    if (!is_attachment_ref(ref_of(d)) && !(ref_of(d).empty() && !d.artifact_type.empty()) &&
-        digests.insert(d.digest).second)
-      images.push_back(d);
-  if (images.size() == 1) return images.front();
-  why = images.empty() ? "no image manifest in " + layout.dir().string()
-                       : std::to_string(images.size()) + " images in " + layout.dir().string() + "; choose one with --ref";
-  return std::nullopt;
-}
-
 /// Reads a (small, JSON) blob; a missing or altered blob becomes a failed check with the layout's message.
 std::optional<json> read_json_blob(const oci::Layout& layout, const std::string& digest, std::string& why) {
   try {
@@ -265,6 +246,24 @@ void check_referrers(const oci::Layout& layout, std::string_view key, const oci:
 }
 
 } // namespace
+
+std::optional<oci::Descriptor> pick_image(const oci::Layout& layout, const std::string& ref, std::string& why) {
+  if (!ref.empty()) {
+    auto d = layout.find_ref(ref);
+    if (!d) why = "no manifest tagged '" + ref + "' in " + layout.dir().string();
+    return d;
+  }
+  std::vector<oci::Descriptor> images;
+  std::set<std::string> digests;
+  for (const auto& d : layout.manifests())
+    if (!is_attachment_ref(ref_of(d)) && !(ref_of(d).empty() && !d.artifact_type.empty()) &&
+        digests.insert(d.digest).second)
+      images.push_back(d);
+  if (images.size() == 1) return images.front();
+  why = images.empty() ? "no image manifest in " + layout.dir().string()
+                       : std::to_string(images.size()) + " images in " + layout.dir().string() + "; choose one with --ref";
+  return std::nullopt;
+}
 
 std::vector<Check> verify_layout(const fs::path& layout_dir, std::string_view public_key_pem, const Expectations& e) {
   public_key_id(public_key_pem); // throws Error(signature) for an unusable key before anything else

@@ -95,24 +95,12 @@ struct SignOptions {
   std::string layout, key, key_env, passphrase_env, provenance, sbom, ref, repository;
 };
 
-/// The image manifest to sign: --ref, or the only manifest in the layout that is not an attachment.
+/// The image manifest to sign: --ref, or the only image in the layout.
 oci::Descriptor pick_image(const oci::Layout& l, const std::string& ref) {
-  if (!ref.empty()) {
-    auto d = l.find_ref(ref);
-    if (!d) throw Error(ErrorKind::usage, "no manifest tagged '" + ref + "' in " + l.dir().string());
-    return *d;
-  }
-  static const std::regex k_att("^sha256-[0-9a-f]{64}\\.(sig|att|sbom)$");
-  std::vector<oci::Descriptor> found;
-  for (const auto& d : l.manifests()) {
-    auto it = d.annotations.find(oci::k_annotation_ref_name);
-    if (it != d.annotations.end() && std::regex_match(it->second, k_att)) continue;
-    if (it == d.annotations.end() && !d.artifact_type.empty()) continue; // an OCI 1.1 referrer
-    if (found.empty() || found.front().digest != d.digest) found.push_back(d);
-  }
-  if (found.size() != 1)
-    throw Error(ErrorKind::usage, std::to_string(found.size()) + " images in " + l.dir().string() + "; choose one with --ref");
-  return found.front();
+  std::string why;
+  auto d = attest::pick_image(l, ref, why);
+  if (!d) throw Error(ErrorKind::usage, why);
+  return *d;
 }
 
 void run_sign(const SignOptions& o, const GlobalOptions& g) {

@@ -11,5 +11,6 @@ void add_recipe_commands(CLI::App& app, GlobalOptions& g);   ///< plan, graph, l
 void add_build_commands(CLI::App& app, GlobalOptions& g);    ///< fetch, build, shell
 void add_registry_commands(CLI::App& app, GlobalOptions& g); ///< push, pull
 void add_attest_commands(CLI::App& app, GlobalOptions& g);   ///< keygen, sign, verify
+void add_scan_commands(CLI::App& app, GlobalOptions& g);     ///< scan
 
 } // namespace echo::cli

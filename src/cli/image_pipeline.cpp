@@ -144,6 +144,8 @@ attest::ProvenanceInput provenance_input(const ProvenanceContext& c) {
   in.internal_parameters = {{"storeKeyVersion", 1},
                             {"sandbox", params.unsandboxed ? "none" : "linux-namespaces"},
                             {"toolchain", c.built->toolchain.kind}};
+  if (c.allow_vulnerable) in.external_parameters["allowVulnerable"] = true;
+  if (!c.vulnerability_scan.is_null()) in.internal_parameters["vulnerabilityScan"] = c.vulnerability_scan;
   for (const auto& [name, pp] : plan.packages) {
     const auto& r = *pp.recipe;
     int n = 0;
@@ -190,6 +192,15 @@ attest::ProvenanceInput provenance_input(const ProvenanceContext& c) {
     in.resolved_dependencies.push_back(d);
   }
   in.resolved_dependencies.push_back(tc);
+  // The OSV database the build gate scanned with (docs/vulnerabilities.md).
+  if (c.vulnerability_scan.is_object() && c.vulnerability_scan.contains("database")) {
+    std::string d = c.vulnerability_scan["database"].get<std::string>();
+    attest::ResourceDescriptor db;
+    db.name = "vulnerability-database";
+    db.digest = {{"sha256", d.rfind("sha256:", 0) == 0 ? d.substr(7) : d}};
+    db.annotations = {{"kind", "osv"}};
+    in.resolved_dependencies.push_back(db);
+  }
   in.builder_id = c.builder_id;
   in.builder_version = k_version;
   for (const auto& comp : c.built->toolchain.components) {
@@ -212,15 +223,8 @@ attest::ProvenanceInput provenance_input(const ProvenanceContext& c) {
   return in;
 }
 
-attest::SbomInput sbom_input(const ProvenanceContext& c) {
-  const auto& plan = c.resolved->plan;
-  attest::SbomInput in;
-  in.image_name = plan.image->name;
-  in.image_version = plan.image->version;
-  in.image_digest = c.image->manifest.digest;
-  in.created = utc_at(c.source_date_epoch);  // the image's creation time: the SBOM is reproducible too
-  in.tool_version = k_version;
-  std::map<std::string, std::size_t> index;
+std::vector<attest::SbomPackage> sbom_packages(const resolve::Plan& plan) {
+  std::vector<attest::SbomPackage> out;
   for (const auto& name : plan.runtime_closure) {
     const auto& r = *plan.packages.at(name).recipe;
     attest::SbomPackage p;
@@ -233,9 +237,22 @@ attest::SbomInput sbom_input(const ProvenanceContext& c) {
     p.cpe = recipe::package_cpe(r);
     for (const auto& s : r.sources) p.sources.push_back({s.is_local() ? "NOASSERTION" : s.url, s.sha256});
     p.depends_on = plan.packages.at(name).runtime_deps;
-    index[name] = in.packages.size();
-    in.packages.push_back(std::move(p));
+    out.push_back(std::move(p));
   }
+  return out;
+}
+
+attest::SbomInput sbom_input(const ProvenanceContext& c) {
+  const auto& plan = c.resolved->plan;
+  attest::SbomInput in;
+  in.image_name = plan.image->name;
+  in.image_version = plan.image->version;
+  in.image_digest = c.image->manifest.digest;
+  in.created = utc_at(c.source_date_epoch);  // the image's creation time: the SBOM is reproducible too
+  in.tool_version = k_version;
+  in.packages = sbom_packages(plan);
+  std::map<std::string, std::size_t> index;
+  for (std::size_t i = 0; i < in.packages.size(); ++i) index[in.packages[i].name] = i;
   for (const auto& f : c.image->files) {
     if (f.sha256.empty()) continue; // directories and symlinks carry no content
     if (f.package.empty())

@@ -8,6 +8,8 @@
 #include "echo/build/builder.hpp"
 #include "echo/oci/image.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
 #include <string>
 
@@ -33,9 +35,13 @@ struct ProvenanceContext {
   std::string started_on, finished_on;
   std::int64_t source_date_epoch = 0;
   std::filesystem::path lockfile;
+  bool allow_vulnerable = false;      ///< --allow-vulnerable: externalParameters.allowVulnerable
+  nlohmann::json vulnerability_scan;  ///< the gate's scan (provenance_record), null when none ran
 };
 attest::ProvenanceInput provenance_input(const ProvenanceContext& c);
 attest::SbomInput sbom_input(const ProvenanceContext& c);
+/// The SBOM's packages for a plan's runtime closure (name, full version, purl, cpe, sources, runtime deps).
+std::vector<attest::SbomPackage> sbom_packages(const resolve::Plan& plan);
 
 /// Current UTC time as "YYYY-MM-DDThh:mm:ssZ".
 std::string utc_now();

@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
   echo::cli::add_build_commands(app, g);
   echo::cli::add_registry_commands(app, g);
   echo::cli::add_attest_commands(app, g);
+  echo::cli::add_scan_commands(app, g);
 
   try {
     app.parse(argc, argv);

@@ -1,4 +1,6 @@
 #pragma once
+#include "echo/oci/layout.hpp"
+
 #include <filesystem>
 #include <map>
 #include <string>
@@ -21,6 +23,11 @@ struct Check {
   bool ok;
   std::string detail;
 };
+
+/// The image a command means in a layout: the manifest tagged `ref`, or (ref empty) the one manifest that is
+/// neither a cosign attachment (sha256-<hex>.sig/.att/.sbom) nor an OCI 1.1 referrer. nullopt with `why` set
+/// ("no manifest tagged ...", "N images in DIR; choose one with --ref") otherwise.
+std::optional<oci::Descriptor> pick_image(const oci::Layout& layout, const std::string& ref, std::string& why);
 
 /// Verifies an image in an OCI layout with its cosign-style .sig/.att attachments against a PKIX PEM public
 /// key: image manifest and blob digests, .sig signature and signed digest, .att DSSE signature, statement
