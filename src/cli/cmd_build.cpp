@@ -3,6 +3,7 @@
 #include "cli/image_pipeline.hpp"
 #include "cli/recipes.hpp"
 #include "cli/registry_flags.hpp"
+#include "cli/scan.hpp"
 #include "echo/attest/attach.hpp"
 #include "echo/attest/signer.hpp"
 #include "echo/build/builder.hpp"
@@ -43,6 +44,8 @@ struct BuildFlags {
   std::string sbom_format = "spdx";
   std::int64_t source_date_epoch = -1;
   std::string toolchain_root;
+  std::string vuln_db;            // --vuln-db (default $ECHO_VULN_DB)
+  bool allow_vulnerable = false;
 };
 
 /// Live progress on a terminal, plain lines otherwise, JSON lines with --json. Serialized by a mutex because
@@ -164,11 +167,48 @@ void swap_in(const fs::path& tmp, const fs::path& out) {
   if (had) remove_tree(old);
 }
 
+// Scans the image's packages before the build; open findings stop it (exit 10) unless --allow-vulnerable, which
+// says so loudly and is recorded in the provenance. No database: one line saying nothing was checked.
+std::optional<ScanReport> vulnerability_gate(const GlobalOptions& g, const BuildFlags& f, const Resolved& r) {
+  std::string db = vuln_db_path(f.vuln_db);
+  if (db.empty()) {
+    if (g.verbosity >= 0)
+      spdlog::info("vulnerability gate: no database configured (--vuln-db or $ECHO_VULN_DB); image {} is NOT "
+                   "checked for known vulnerabilities", r.image->name);
+    return std::nullopt;
+  }
+  auto packages = scan_packages(sbom_packages(r.plan));
+  auto statements = advisory_statements(g.effective_recipe_dirs(), packages);
+  ScanReport rep = scan(db, packages, statements, "image " + r.image->name);
+  fs::path adv = (g.effective_recipe_dirs().empty() ? fs::path("recipes") : g.effective_recipe_dirs().front()) / "advisories";
+  std::size_t open = rep.summary.open();
+  if (open > 0 && !f.allow_vulnerable)
+    throw Error(ErrorKind::vulnerable,
+                "image " + r.image->name + ": " + std::to_string(open) + " open known vulnerabilit" +
+                    (open == 1 ? "y" : "ies") + " (database " + db + "); nothing was built, signed or pushed:\n" +
+                    open_findings_text(rep, adv) +
+                    "(--allow-vulnerable builds anyway and records it in the provenance)");
+  if (open > 0) {
+    spdlog::warn("--allow-vulnerable: image {} is built WITH {} open known vulnerabilit{}; the provenance records "
+                 "externalParameters.allowVulnerable = true and the list:\n{}",
+                 r.image->name, open, open == 1 ? "y" : "ies", open_findings_text(rep, adv));
+  } else if (g.verbosity >= 0) {
+    spdlog::info("vulnerability gate: image {}: {} packages, no open known vulnerability ({} fixed, {} not affected "
+                 "by advisories; database {} {})",
+                 r.image->name, rep.packages.size(), rep.summary.fixed, rep.summary.not_affected, db,
+                 rep.database_digest);
+  }
+  return rep;
+}
+
 void run_build(const GlobalOptions& g, const BuildFlags& f, const RegistryFlags& rflags, const std::string& target) {
   std::string started = utc_now();
   auto t0 = std::chrono::steady_clock::now();
   Resolved r = resolve_target(g, target);
   const std::int64_t epoch = pick_epoch(f, r.image);
+  // The gate runs on the plan, before anything is built: the packages are exactly those the SBOM will name.
+  std::optional<ScanReport> gate;
+  if (r.image) gate = vulnerability_gate(g, f, r);
   auto opts = build_options(g, f, epoch);
   Progress progress(g);
   opts.on_event = [&progress](const build::Event& e) { progress(e); };
@@ -209,6 +249,8 @@ void run_build(const GlobalOptions& g, const BuildFlags& f, const RegistryFlags&
       pc.finished_on = utc_now();
       pc.source_date_epoch = epoch;
       pc.lockfile = g.lockfile;
+      pc.allow_vulnerable = f.allow_vulnerable;
+      if (gate) pc.vulnerability_scan = provenance_record(*gate);
       attest::Attachments a;
       a.provenance_statement = attest::make_provenance_statement(provenance_input(pc));
       auto sbom = sbom_input(pc);
@@ -256,6 +298,13 @@ void run_build(const GlobalOptions& g, const BuildFlags& f, const RegistryFlags&
   summary["stripped"] = image.report.stripped;
   summary["setuidFiles"] = image.report.setuid_files;
   summary["filesPerPackage"] = image.report.files_per_package;
+  if (gate)
+    summary["vulnerabilities"] = {{"scanned", true}, {"database", gate->database_digest},
+                                  {"open", gate->summary.open()},
+                                  {"acknowledged", gate->summary.fixed + gate->summary.not_affected},
+                                  {"allowVulnerable", f.allow_vulnerable}};
+  else
+    summary["vulnerabilities"] = {{"scanned", false}};
   if (!f.push_ref.empty()) {
     auto ref = registry::Reference::parse(f.push_ref);
     auto ropts = registry_options(rflags);
@@ -313,6 +362,12 @@ void add_build_commands(CLI::App& app, GlobalOptions& g) {
                     "Read-only toolchain root instead of the host's: a directory, or oci:LAYOUT_DIR[:TAG] (an OCI "
                     "image layout, e.g. from `echo-build pull`; unpacked once into the cache dir)")
         ->type_name("DIR|oci:DIR[:TAG]");
+    cmd->add_option("--vuln-db", f->vuln_db, "OSV database for the vulnerability gate: an image with a known "
+                                             "vulnerability not fixed or covered by an advisory fails (exit 10) "
+                                             "before it is built (default $ECHO_VULN_DB)")
+        ->type_name("PATH");
+    cmd->add_flag("--allow-vulnerable", f->allow_vulnerable,
+                  "Build, sign and push an image despite open known vulnerabilities (recorded in the provenance)");
     cmd->add_flag("--offline", f->offline, "Never download: sources must be in the cache or a --distdir");
     cmd->add_flag("--unsandboxed", f->unsandboxed, "Run steps WITHOUT isolation (only where namespaces are unavailable; "
                                                    "recorded in the provenance)");
